@@ -1,0 +1,856 @@
+package matcher
+
+import (
+	"bytes"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// TimeRange is an absolute maintenance window.
+type TimeRange struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// Options tune an [Engine].
+type Options struct {
+	// Maintenance windows apply to every schedule rule, in addition to the
+	// rule's own recurring windows.
+	Maintenance []TimeRange
+	// Samples is how many sample lines an anomaly keeps (default 3).
+	Samples int
+}
+
+// Engine runs a catalogue over one ordered stream of records (the
+// platform's, or one tenant's VM logs). It is deterministic and not safe
+// for concurrent use. Memory is bounded by the templates, the open pattern
+// occurrences and rule windows, and the current residual window.
+type Engine struct {
+	cat      *Catalog
+	opt      Options
+	window   time.Duration
+	miner    *Miner
+	pats     []*cpattern
+	rules    []*crule
+	lineRule []int32 // rules evaluated on every line (no template condition)
+	bgTmpl   [][]string
+	bgComp   map[string]bool
+	compEl   map[string][]elemRef // component-only pattern elements
+	metas    []tmeta
+
+	s   engineState
+	out []Detection
+}
+
+type engineState struct {
+	Now      time.Time
+	Seq      uint64
+	NextTick time.Time
+	WinStart time.Time
+	Occs     []map[string]*occ
+	Resid    map[int32]*resGroup
+	// Instances maps instance → project; Projects counts live instances.
+	Instances map[string]string
+	Freq      []map[string]*freqState
+	Sources   map[string]*source
+	Stats     Stats
+}
+
+// Stats counts what the engine has seen.
+type Stats struct {
+	Lines     uint64 `json:"lines"`
+	Unparsed  uint64 `json:"unparsed"`
+	Periodic  uint64 `json:"periodic"`
+	Matched   uint64 `json:"matched"`
+	Residual  uint64 `json:"residual"`
+	Templates int    `json:"templates"`
+}
+
+type cpattern struct {
+	p        *Pattern
+	steps    []int // element index of each expanded step
+	elems    [][]string
+	comps    []string
+	window   time.Duration
+	slow     time.Duration
+	thresh   float64
+	schedule []int32 // schedule rules fired by this pattern
+}
+
+type elemRef struct {
+	pat   int32
+	steps []int
+}
+
+type tmeta struct {
+	ready      bool
+	refs       []elemRef
+	background bool
+	rules      []int32
+}
+
+type occ struct {
+	Pat      int32     `json:"pat"`
+	Resource string    `json:"resource"`
+	Tenant   string    `json:"tenant,omitempty"`
+	Pos      int       `json:"pos"`
+	Matched  int       `json:"matched"`
+	Start    time.Time `json:"start"`
+	Last     time.Time `json:"last"`
+	Lines    []uint64  `json:"lines"`
+	Count    int       `json:"count"`
+}
+
+type resGroup struct {
+	Tmpl      int32     `json:"tmpl"`
+	Component string    `json:"component"`
+	Count     int       `json:"count"`
+	First     time.Time `json:"first"`
+	Last      time.Time `json:"last"`
+	FirstSeq  uint64    `json:"first_seq"`
+	Lines     []uint64  `json:"lines"`
+	Samples   []string  `json:"samples"`
+}
+
+type freqState struct {
+	Times []time.Time `json:"times"`
+	Seqs  []uint64    `json:"seqs"`
+}
+
+type source struct {
+	Last   time.Time `json:"last"`
+	N      int       `json:"n"`
+	Mean   float64   `json:"mean"` // seconds
+	M2     float64   `json:"m2"`
+	Silent bool      `json:"silent"`
+}
+
+type crule struct {
+	r        *Rule
+	tmpls    [][]string
+	keywords [][]byte
+	comps    map[string]bool
+	levels   map[string]bool
+	maint    []maintWindow
+}
+
+const maxLines = 256
+
+// NewEngine compiles a validated catalogue.
+func NewEngine(c *Catalog, opt Options) (*Engine, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.Samples <= 0 {
+		opt.Samples = 3
+	}
+	e := &Engine{cat: c, opt: opt, miner: NewMiner(), bgComp: map[string]bool{}, compEl: map[string][]elemRef{}}
+	e.miner.onChange = func(i int32) {
+		if int(i) < len(e.metas) {
+			e.metas[i] = tmeta{}
+		}
+	}
+	e.window = c.Window.D()
+	if e.window <= 0 {
+		e.window = 5 * time.Second
+	}
+	for i := range c.Patterns {
+		p := &c.Patterns[i]
+		cp := &cpattern{p: p, window: p.Window.D(), slow: p.SlowAfter.D(), thresh: p.Threshold}
+		if cp.thresh == 0 {
+			cp.thresh = 0.8
+		}
+		for j, el := range p.Elements {
+			cp.elems = append(cp.elems, strings.Fields(el.Template))
+			cp.comps = append(cp.comps, el.Component)
+			n := max(el.Count, 1)
+			for k := 0; k < n; k++ {
+				cp.steps = append(cp.steps, j)
+			}
+		}
+		e.pats = append(e.pats, cp)
+		for j, el := range p.Elements {
+			if el.Template == "" {
+				var steps []int
+				for s, ej := range cp.steps {
+					if ej == j {
+						steps = append(steps, s)
+					}
+				}
+				e.compEl[el.Component] = append(e.compEl[el.Component], elemRef{pat: int32(i), steps: steps})
+			}
+		}
+	}
+	for i := range c.Rules {
+		r := &c.Rules[i]
+		cr := &crule{r: r, comps: set(r.Match.Components), levels: set(r.Match.Levels)}
+		for _, t := range r.Match.Templates {
+			cr.tmpls = append(cr.tmpls, strings.Fields(t))
+		}
+		for _, k := range r.Match.Keywords {
+			cr.keywords = append(cr.keywords, []byte(k))
+		}
+		for _, w := range r.Maintenance {
+			mw, _ := parseMaintenance(w)
+			cr.maint = append(cr.maint, mw)
+		}
+		e.rules = append(e.rules, cr)
+		if len(cr.tmpls) == 0 && r.Type != RuleAbsence && (len(cr.keywords)+len(cr.comps)+len(cr.levels) > 0) {
+			e.lineRule = append(e.lineRule, int32(i))
+		}
+		for _, pid := range r.Match.Patterns {
+			for _, cp := range e.pats {
+				if cp.p.ID == pid {
+					cp.schedule = append(cp.schedule, int32(i))
+				}
+			}
+		}
+	}
+	for _, b := range c.Background {
+		if b.Template != "" {
+			e.bgTmpl = append(e.bgTmpl, strings.Fields(b.Template))
+		} else if b.Component != "" {
+			e.bgComp[b.Component] = true
+		}
+	}
+	e.s = engineState{
+		Occs:      make([]map[string]*occ, len(e.pats)),
+		Resid:     map[int32]*resGroup{},
+		Instances: map[string]string{},
+		Freq:      make([]map[string]*freqState, len(e.rules)),
+		Sources:   map[string]*source{},
+	}
+	for i := range e.s.Occs {
+		e.s.Occs[i] = map[string]*occ{}
+	}
+	for i := range e.s.Freq {
+		e.s.Freq[i] = map[string]*freqState{}
+	}
+	return e, nil
+}
+
+func set(ss []string) map[string]bool {
+	if len(ss) == 0 {
+		return nil
+	}
+	m := map[string]bool{}
+	for _, s := range ss {
+		m[s] = true
+	}
+	return m
+}
+
+// Miner returns the engine's template miner (for template ids and text).
+func (e *Engine) Miner() *Miner { return e.miner }
+
+// Stats returns the counters.
+func (e *Engine) Stats() Stats {
+	s := e.s.Stats
+	s.Templates = len(e.miner.Templates())
+	return s
+}
+
+// Now is the engine's clock: the latest record time seen or advanced to.
+func (e *Engine) Now() time.Time { return e.s.Now }
+
+func (e *Engine) meta(idx int32) *tmeta {
+	for int(idx) >= len(e.metas) {
+		e.metas = append(e.metas, tmeta{})
+	}
+	m := &e.metas[idx]
+	if m.ready {
+		return m
+	}
+	t := e.miner.tmpls[idx]
+	*m = tmeta{ready: true}
+	for pi, cp := range e.pats {
+		var steps []int
+		for s, ej := range cp.steps {
+			if len(cp.elems[ej]) > 0 && templateMatches(cp.elems[ej], t) {
+				steps = append(steps, s)
+			}
+		}
+		if len(steps) > 0 {
+			m.refs = append(m.refs, elemRef{pat: int32(pi), steps: steps})
+		}
+	}
+	for _, bt := range e.bgTmpl {
+		if templateMatches(bt, t) {
+			m.background = true
+		}
+	}
+	for ri, cr := range e.rules {
+		for _, rt := range cr.tmpls {
+			if templateMatches(rt, t) {
+				m.rules = append(m.rules, int32(ri))
+				break
+			}
+		}
+	}
+	return m
+}
+
+// Process feeds one record, in stream order, and returns the detections it
+// completed (including windows closed because its time moved the clock).
+// The returned slice is reused by the next call.
+func (e *Engine) Process(r *Record) []Detection {
+	e.out = e.out[:0]
+	e.s.Seq++
+	seq := r.Seq
+	if seq == 0 {
+		seq = e.s.Seq
+	}
+	e.s.Stats.Lines++
+	if r.Format == FormatUnparsed {
+		e.s.Stats.Unparsed++
+	}
+	if r.Time.After(e.s.Now) {
+		e.advance(r.Time)
+	}
+	t := r.Time
+	if t.IsZero() {
+		t = e.s.Now
+	}
+	idx := e.miner.Add(r.Message)
+	m := e.meta(idx)
+	if len(r.Instance) > 0 && len(r.ProjectID) > 0 {
+		if p, ok := e.s.Instances[string(r.Instance)]; !ok || p != string(r.ProjectID) {
+			e.s.Instances[string(r.Instance)] = string(r.ProjectID)
+		}
+	}
+	consumed := false
+	refs := m.refs
+	if len(e.compEl) > 0 {
+		if cr, ok := e.compEl[string(r.Component)]; ok {
+			refs = append(slices.Clip(refs), cr...)
+		}
+	}
+	if len(refs) > 0 {
+		for _, ref := range refs {
+			if e.advanceOcc(ref, r, t, seq) {
+				consumed = true
+			}
+		}
+		if !consumed {
+			for _, ref := range refs {
+				if e.openOcc(ref, r, t, seq) {
+					consumed = true
+				}
+			}
+		}
+	}
+	for _, ri := range m.rules {
+		if e.ruleLine(ri, r, t, seq, true) {
+			consumed = true
+		}
+	}
+	for _, ri := range e.lineRule {
+		if e.ruleLine(ri, r, t, seq, false) {
+			consumed = true
+		}
+	}
+	if len(e.s.Sources) > 0 || e.hasAbsence() {
+		e.observeSource(r, t)
+	}
+	switch {
+	case consumed:
+		e.s.Stats.Matched++
+	case m.background || (len(e.bgComp) > 0 && e.bgComp[string(r.Component)]):
+		e.s.Stats.Periodic++
+	default:
+		e.s.Stats.Residual++
+		e.addResidual(idx, r, t, seq)
+	}
+	return e.out
+}
+
+func (e *Engine) hasAbsence() bool {
+	for _, cr := range e.rules {
+		if cr.r.Type == RuleAbsence {
+			return true
+		}
+	}
+	return false
+}
+
+func fieldOf(r *Record, name string) []byte {
+	switch name {
+	case "instance":
+		return r.Instance
+	case "volume":
+		return r.Volume
+	case "host":
+		return r.Host
+	case "project":
+		return r.ProjectID
+	case "addr":
+		return r.Addr
+	case "component":
+		return r.Component
+	case "user":
+		return r.UserID
+	case "request":
+		return r.RequestID
+	}
+	if after, ok := strings.CutPrefix(name, "after:"); ok {
+		i := bytes.Index(r.Message, []byte(after))
+		if i < 0 {
+			return nil
+		}
+		v := r.Message[i+len(after):]
+		end := 0
+		for end < len(v) && (isAlpha(v[end]) || isDigit(v[end]) || v[end] == '-' || v[end] == '_' || v[end] == '.' || v[end] == ':') {
+			end++
+		}
+		v = v[:end]
+		for len(v) > 0 && (v[len(v)-1] == '.' || v[len(v)-1] == ':') {
+			v = v[:len(v)-1]
+		}
+		return v
+	}
+	return nil
+}
+
+func (e *Engine) advanceOcc(ref elemRef, r *Record, t time.Time, seq uint64) bool {
+	cp := e.pats[ref.pat]
+	res := fieldOf(r, cp.p.Resource)
+	if cp.p.Resource != "" && len(res) == 0 {
+		return false
+	}
+	o := e.s.Occs[ref.pat][string(res)]
+	if o == nil {
+		return false
+	}
+	if len(o.Tenant) == 0 && len(r.ProjectID) > 0 {
+		o.Tenant = string(r.ProjectID)
+	}
+	o.Count++
+	o.Last = t
+	if len(o.Lines) < maxLines {
+		o.Lines = append(o.Lines, seq)
+	}
+	for _, s := range ref.steps {
+		if s >= o.Pos {
+			o.Matched++
+			o.Pos = s + 1
+			if o.Pos == len(cp.steps) {
+				e.complete(ref.pat, o)
+			}
+			return true
+		}
+	}
+	return true // an extra repeat of an earlier element
+}
+
+func (e *Engine) openOcc(ref elemRef, r *Record, t time.Time, seq uint64) bool {
+	if ref.steps[0] != 0 {
+		return false
+	}
+	cp := e.pats[ref.pat]
+	res := fieldOf(r, cp.p.Resource)
+	if cp.p.Resource != "" && len(res) == 0 {
+		return false
+	}
+	o := &occ{Pat: ref.pat, Resource: string(res), Tenant: string(r.ProjectID), Pos: 1, Matched: 1, Start: t, Last: t, Lines: []uint64{seq}, Count: 1}
+	if len(cp.steps) == 1 {
+		e.complete(ref.pat, o)
+		return true
+	}
+	e.s.Occs[ref.pat][o.Resource] = o
+	return true
+}
+
+func (e *Engine) tenantOf(o *occ, cp *cpattern) string {
+	if o.Tenant != "" {
+		return o.Tenant
+	}
+	if cp.p.Resource == "instance" {
+		return e.s.Instances[o.Resource]
+	}
+	return ""
+}
+
+func (e *Engine) complete(pi int32, o *occ) {
+	cp := e.pats[pi]
+	delete(e.s.Occs[pi], o.Resource)
+	sim := float64(o.Matched) / float64(len(cp.steps))
+	d := Detection{Kind: KindPattern, ID: cp.p.ID, Resource: o.Resource, Tenant: e.tenantOf(o, cp),
+		Start: o.Start, End: o.Last, Severity: cp.p.Severity, Similarity: round3(sim),
+		Compliance: cp.p.Compliance, Lines: slices.Clone(o.Lines), Count: o.Count}
+	switch {
+	case sim < cp.thresh:
+		d.Kind, d.Reason = KindIncomplete, ReasonDissimilar
+	case cp.slow > 0 && o.Last.Sub(o.Start) > cp.slow:
+		d.Kind, d.Reason = KindIncomplete, ReasonSlow
+	}
+	e.emit(d)
+	if cp.p.Resource == "instance" && d.Kind == KindPattern {
+		switch cp.p.Effect {
+		case "create":
+			if d.Tenant != "" {
+				e.s.Instances[o.Resource] = d.Tenant
+			}
+		case "delete":
+			delete(e.s.Instances, o.Resource)
+		}
+	}
+	// Drop other open occurrences on the same resource made only of lines
+	// this one consumed.
+	for pj, m := range e.s.Occs {
+		if other := m[o.Resource]; other != nil && subset(other.Lines, o.Lines) {
+			delete(m, o.Resource)
+			_ = pj
+		}
+	}
+	if d.Kind == KindPattern {
+		for _, ri := range cp.schedule {
+			e.scheduleFire(ri, o.Resource, d.Tenant, o.Start, o.Last, o.Lines)
+		}
+	}
+}
+
+func subset(a, b []uint64) bool {
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+
+func (e *Engine) emit(d Detection) {
+	first := uint64(0)
+	if len(d.Lines) > 0 {
+		first = d.Lines[0]
+	}
+	d.DetectionID = detectionID(d.Kind, d.ID, d.Resource, d.Reason, first, d.Start)
+	e.out = append(e.out, d)
+}
+
+// ruleLine evaluates rule ri on a record; byTemplate says its template
+// condition already holds.
+func (e *Engine) ruleLine(ri int32, r *Record, t time.Time, seq uint64, byTemplate bool) bool {
+	cr := e.rules[ri]
+	if cr.r.Type == RuleAbsence || (len(cr.tmpls) > 0 && !byTemplate) {
+		return false
+	}
+	if cr.comps != nil && !cr.comps[string(r.Component)] {
+		return false
+	}
+	if cr.levels != nil && !cr.levels[string(r.Level)] {
+		return false
+	}
+	if len(cr.keywords) > 0 {
+		found := false
+		for _, k := range cr.keywords {
+			if bytes.Contains(r.Message, k) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	rl := cr.r
+	resource := e.resourceOf(rl, r)
+	tenant := e.tenantOfRule(rl, r)
+	switch rl.Type {
+	case RuleKeyword:
+		e.emit(Detection{Kind: KindRule, ID: rl.ID, Reason: rl.Type, Resource: resource, Tenant: tenant, Start: t, End: t,
+			Severity: rl.Severity, Compliance: rl.Compliance, Lines: []uint64{seq}, Count: 1, Component: string(r.Component)})
+	case RuleSchedule:
+		if len(rl.Match.Patterns) > 0 {
+			return false
+		}
+		e.scheduleFire(ri, resource, tenant, t, t, []uint64{seq})
+	case RuleFrequency:
+		key := fieldOf(r, rl.Key)
+		if len(key) == 0 && rl.Key != "" {
+			return false
+		}
+		fs := e.s.Freq[ri][string(key)]
+		if fs == nil {
+			fs = &freqState{}
+			e.s.Freq[ri][string(key)] = fs
+		}
+		cut := t.Add(-rl.Within.D())
+		k := 0
+		for k < len(fs.Times) && fs.Times[k].Before(cut) {
+			k++
+		}
+		fs.Times, fs.Seqs = append(fs.Times[k:], t), append(fs.Seqs[k:], seq)
+		if len(fs.Times) >= rl.Threshold {
+			res := resource
+			if rl.Resource == "" {
+				res = string(key)
+			}
+			e.emit(Detection{Kind: KindRule, ID: rl.ID, Reason: rl.Type, Resource: res, Tenant: tenant, Start: fs.Times[0], End: t,
+				Severity: rl.Severity, Compliance: rl.Compliance, Lines: slices.Clone(fs.Seqs), Count: len(fs.Seqs), Component: string(r.Component)})
+			delete(e.s.Freq[ri], string(key))
+		}
+	case RuleCorrelation:
+		proj := string(fieldOf(r, rl.Key))
+		if proj == "" {
+			return false
+		}
+		var left []string
+		for inst, p := range e.s.Instances {
+			if p == proj {
+				left = append(left, inst)
+			}
+		}
+		if len(left) == 0 {
+			return true
+		}
+		slices.Sort(left)
+		e.emit(Detection{Kind: KindRule, ID: rl.ID, Reason: rl.Type, Resource: proj, Tenant: proj, Start: t, End: t,
+			Severity: rl.Severity, Compliance: rl.Compliance, Lines: []uint64{seq}, Count: 1, Related: left, Component: string(r.Component)})
+	}
+	return true
+}
+
+func (e *Engine) resourceOf(rl *Rule, r *Record) string {
+	if rl.Resource != "" {
+		return string(fieldOf(r, rl.Resource))
+	}
+	for _, b := range [][]byte{r.Instance, r.Volume, r.Host, r.Component} {
+		if len(b) > 0 {
+			return string(b)
+		}
+	}
+	return ""
+}
+
+func (e *Engine) tenantOfRule(rl *Rule, r *Record) string {
+	if rl.Tenant != "" {
+		return string(fieldOf(r, rl.Tenant))
+	}
+	if len(r.ProjectID) > 0 {
+		return string(r.ProjectID)
+	}
+	if len(r.Instance) > 0 {
+		return e.s.Instances[string(r.Instance)]
+	}
+	return ""
+}
+
+func (e *Engine) scheduleFire(ri int32, resource, tenant string, start, end time.Time, lines []uint64) {
+	cr := e.rules[ri]
+	for _, w := range cr.maint {
+		if w.contains(start) {
+			return
+		}
+	}
+	for _, w := range e.opt.Maintenance {
+		if !start.Before(w.Start) && start.Before(w.End) {
+			return
+		}
+	}
+	rl := cr.r
+	e.emit(Detection{Kind: KindRule, ID: rl.ID, Reason: rl.Type, Resource: resource, Tenant: tenant, Start: start, End: end,
+		Severity: rl.Severity, Compliance: rl.Compliance, Lines: slices.Clone(lines), Count: len(lines)})
+}
+
+// observeSource updates the absence rules' per-source interval statistics.
+func (e *Engine) observeSource(r *Record, t time.Time) {
+	for _, cr := range e.rules {
+		if cr.r.Type != RuleAbsence {
+			continue
+		}
+		if cr.comps != nil && !cr.comps[string(r.Component)] {
+			continue
+		}
+		key := sourceKey(cr.r, r)
+		if key == "" {
+			continue
+		}
+		s := e.s.Sources[key]
+		if s == nil {
+			s = &source{Last: t}
+			e.s.Sources[key] = s
+			s.N = 1
+			continue
+		}
+		gap := t.Sub(s.Last).Seconds()
+		if gap < 0 {
+			continue
+		}
+		s.Silent = false
+		s.N++
+		// Welford over the gaps (N-1 of them).
+		k := float64(s.N - 1)
+		d := gap - s.Mean
+		s.Mean += d / k
+		s.M2 += d * (gap - s.Mean)
+		s.Last = t
+	}
+}
+
+func sourceKey(rl *Rule, r *Record) string {
+	if rl.Key != "" {
+		return rl.ID + "\x00" + string(fieldOf(r, rl.Key))
+	}
+	return rl.ID + "\x00" + string(r.Host) + " " + string(r.Component)
+}
+
+// addResidual puts a line left over after patterns, rules and the periodic
+// background into the current window's anomaly groups.
+func (e *Engine) addResidual(idx int32, r *Record, t time.Time, seq uint64) {
+	g := e.s.Resid[idx]
+	if g == nil {
+		g = &resGroup{Tmpl: idx, Component: string(r.Component), First: t, FirstSeq: seq}
+		e.s.Resid[idx] = g
+	}
+	g.Count++
+	g.Last = t
+	if len(g.Lines) < maxLines {
+		g.Lines = append(g.Lines, seq)
+	}
+	if len(g.Samples) < e.opt.Samples {
+		g.Samples = append(g.Samples, string(r.Line))
+	}
+}
+
+// Advance moves the engine's clock to t (if later), closing residual windows
+// and timing out pattern occurrences and silent sources. A server calls it
+// on a timer with the time up to which its input is complete.
+func (e *Engine) Advance(t time.Time) []Detection {
+	e.out = e.out[:0]
+	if t.After(e.s.Now) {
+		e.advance(t)
+	}
+	return e.out
+}
+
+func (e *Engine) advance(t time.Time) {
+	if e.s.WinStart.IsZero() {
+		e.s.WinStart = t.Truncate(e.window)
+	}
+	e.s.Now = t
+	if t.Before(e.s.NextTick) {
+		return
+	}
+	e.s.NextTick = t.Truncate(time.Second).Add(time.Second)
+	if !t.Before(e.s.WinStart.Add(e.window)) {
+		e.flushResidual()
+		e.s.WinStart = t.Truncate(e.window)
+	}
+	e.expire(t, false)
+}
+
+// expire times out occurrences, frequency windows and checks silence.
+func (e *Engine) expire(now time.Time, all bool) {
+	var done []*occ
+	for pi, m := range e.s.Occs {
+		w := e.pats[pi].window
+		for _, o := range m {
+			lim := w
+			if all && e.pats[pi].slow > 0 {
+				lim = e.pats[pi].slow
+			}
+			if now.Sub(o.Start) > lim {
+				done = append(done, o)
+			}
+		}
+	}
+	slices.SortFunc(done, func(a, b *occ) int {
+		if a.Lines[0] != b.Lines[0] {
+			return cmpU(a.Lines[0], b.Lines[0])
+		}
+		return int(a.Pat - b.Pat)
+	})
+	for _, o := range done {
+		cp := e.pats[o.Pat]
+		delete(e.s.Occs[o.Pat], o.Resource)
+		e.emit(Detection{Kind: KindIncomplete, ID: cp.p.ID, Reason: ReasonBrokenOff, Resource: o.Resource, Tenant: e.tenantOf(o, cp),
+			Start: o.Start, End: o.Last, Severity: cp.p.Severity, Similarity: round3(float64(o.Matched) / float64(len(cp.steps))),
+			Compliance: cp.p.Compliance, Lines: slices.Clone(o.Lines), Count: o.Count})
+	}
+	for ri, m := range e.s.Freq {
+		within := e.rules[ri].r.Within.D()
+		for k, fs := range m {
+			if len(fs.Times) == 0 || now.Sub(fs.Times[len(fs.Times)-1]) > within {
+				delete(m, k)
+			}
+		}
+	}
+	if all {
+		return
+	}
+	var silent []string
+	for k, s := range e.s.Sources {
+		rl := e.ruleByKey(k)
+		if rl == nil || s.Silent || s.N < rl.MinEvents || s.Mean <= 0 {
+			continue
+		}
+		sd := math.Sqrt(s.M2 / float64(s.N-1))
+		if sd > s.Mean { // not steady
+			continue
+		}
+		if now.Sub(s.Last).Seconds() > rl.Intervals*s.Mean {
+			silent = append(silent, k)
+		}
+	}
+	slices.Sort(silent)
+	for _, k := range silent {
+		s := e.s.Sources[k]
+		s.Silent = true
+		rl := e.ruleByKey(k)
+		_, res, _ := strings.Cut(k, "\x00")
+		e.emit(Detection{Kind: KindRule, ID: rl.ID, Reason: rl.Type, Resource: res, Start: s.Last, End: now,
+			Severity: rl.Severity, Compliance: rl.Compliance, Count: s.N})
+	}
+}
+
+func (e *Engine) ruleByKey(k string) *Rule {
+	id, _, _ := strings.Cut(k, "\x00")
+	for _, cr := range e.rules {
+		if cr.r.ID == id {
+			return cr.r
+		}
+	}
+	return nil
+}
+
+func cmpU(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (e *Engine) flushResidual() {
+	if len(e.s.Resid) == 0 {
+		return
+	}
+	gs := make([]*resGroup, 0, len(e.s.Resid))
+	for _, g := range e.s.Resid {
+		gs = append(gs, g)
+	}
+	slices.SortFunc(gs, func(a, b *resGroup) int { return cmpU(a.FirstSeq, b.FirstSeq) })
+	sev := e.cat.AnomalySeverity
+	for _, g := range gs {
+		t := e.miner.Template(g.Tmpl)
+		e.emit(Detection{Kind: KindAnomaly, ID: t.ID, Resource: g.Component, Start: g.First, End: g.Last,
+			Severity: sev, Lines: g.Lines, Count: g.Count, Component: g.Component, Template: t.Text, Samples: g.Samples})
+	}
+	clear(e.s.Resid)
+}
+
+// Flush closes what can be closed at the end of the input: the residual
+// window, and open occurrences already older than their pattern's
+// slow_after (reported as broken off). Younger ones stay open.
+func (e *Engine) Flush() []Detection {
+	e.out = e.out[:0]
+	e.flushResidual()
+	e.expire(e.s.Now, true)
+	return e.out
+}

@@ -1,0 +1,446 @@
+package matcher
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+)
+
+// Placeholder types shown in template text.
+const (
+	phAny  = "<*>"
+	phNum  = "<NUM>"
+	phIP   = "<IP>"
+	phUUID = "<UUID>"
+	phHex  = "<HEX>"
+	phPath = "<PATH>"
+	phURL  = "<URL>"
+)
+
+// DefaultMergeValues is how many distinct words a position must take, in
+// lines otherwise alike, before it becomes a placeholder.
+const DefaultMergeValues = 8
+
+const maxTokens = 256
+
+// Template is a mined message template.
+type Template struct {
+	// ID is stable: derived from the template's first skeleton, so the same
+	// template gets the same id in every run and after a restart.
+	ID    string `json:"id"`
+	Text  string `json:"template"`
+	Count uint64 `json:"count"`
+}
+
+// mtemplate is the miner's view of a template.
+type mtemplate struct {
+	id     string
+	toks   []mtoken
+	count  uint64
+	alias  int32 // -1, or the template this one was merged into
+	nconst int
+}
+
+// mtoken is a template token. A constant has var false and text its bytes;
+// a placeholder keeps the punctuation around it in pre/post.
+type mtoken struct {
+	text     string // constant text, or rendered placeholder with affixes
+	isVar    bool
+	wild     bool // a merged word position: takes any token
+	pre, key string // for placeholders: leading punctuation or "key="
+	post     string
+	typ      string
+}
+
+type span struct {
+	s, e   int32
+	isVar  bool
+	vs, ve int32 // the variable core inside the token
+}
+
+type maskGroup struct {
+	values  map[string]struct{}
+	members []int32
+	merged  int32 // template index once merged, else -1
+	pos     int
+}
+
+// Miner mines templates online. Add is the hot path: one pass over the
+// message, a hash lookup and, for a known skeleton, a check of its
+// constant tokens, without allocating. Not safe for concurrent use.
+type Miner struct {
+	// MergeValues overrides [DefaultMergeValues] when positive.
+	MergeValues int
+
+	tmpls  []*mtemplate
+	bySkel map[uint64]int32
+	byLen  map[int][]int32
+	masked map[uint64]*maskGroup
+	spans  []span
+	// onChange is called with a template index whose tokens changed.
+	onChange func(int32)
+}
+
+// NewMiner returns an empty miner.
+func NewMiner() *Miner {
+	return &Miner{
+		bySkel: make(map[uint64]int32),
+		byLen:  make(map[int][]int32),
+		masked: make(map[uint64]*maskGroup),
+		spans:  make([]span, 0, 64),
+	}
+}
+
+const (
+	fnvOff  = 14695981039346656037
+	fnvPrim = 1099511628211
+)
+
+// tokenize splits msg on spaces into m.spans and returns the skeleton hash.
+func (m *Miner) tokenize(msg []byte) uint64 {
+	m.spans = m.spans[:0]
+	h := uint64(fnvOff)
+	i, n := 0, len(msg)
+	for i < n {
+		for i < n && (msg[i] == ' ' || msg[i] == '\t') {
+			i++
+		}
+		if i >= n {
+			break
+		}
+		s := i
+		if len(m.spans) == maxTokens-1 {
+			i = n
+			for i > s && (msg[i-1] == ' ' || msg[i-1] == '\t') {
+				i--
+			}
+			m.spans = append(m.spans, span{s: int32(s), e: int32(i), isVar: true, vs: int32(s), ve: int32(i)})
+			h = (h ^ 0xff) * fnvPrim
+			break
+		}
+		digit, slash, eq, colonSlash := false, false, -1, false
+		for i < n && msg[i] != ' ' && msg[i] != '\t' {
+			c := msg[i]
+			switch {
+			case c >= '0' && c <= '9':
+				digit = true
+			case c == '/':
+				slash = true
+				if i >= s+1 && msg[i-1] == ':' {
+					colonSlash = true
+				}
+			case c == '=':
+				if eq < 0 {
+					eq = i
+				}
+			}
+			i++
+		}
+		sp := span{s: int32(s), e: int32(i)}
+		_ = slash
+		isVar := digit || msg[s] == '/' || colonSlash || (eq > s && eq < i-1)
+		if isVar {
+			vs, ve := s, i
+			if eq > s && eq < i-1 {
+				vs = eq + 1
+			}
+			for vs < ve && isAffix(msg[vs]) {
+				vs++
+			}
+			for ve > vs && isAffix(msg[ve-1]) {
+				ve--
+			}
+			if vs == ve {
+				isVar = false
+			} else {
+				sp.isVar, sp.vs, sp.ve = true, int32(vs), int32(ve)
+				for _, c := range msg[s:vs] {
+					h = (h ^ uint64(c)) * fnvPrim
+				}
+				h = (h ^ 0x01) * fnvPrim
+				for _, c := range msg[ve:i] {
+					h = (h ^ uint64(c)) * fnvPrim
+				}
+			}
+		}
+		if !isVar {
+			for _, c := range msg[s:i] {
+				h = (h ^ uint64(c)) * fnvPrim
+			}
+		}
+		h = (h ^ 0x20) * fnvPrim
+		m.spans = append(m.spans, sp)
+	}
+	return h ^ uint64(len(m.spans))<<56
+}
+
+func isAffix(c byte) bool {
+	switch c {
+	case '[', ']', '(', ')', '{', '}', '<', '>', '"', '\'', ',', ';', ':', '.', '!', '?':
+		return true
+	}
+	return false
+}
+
+// matches reports whether the tokenized message fits template t.
+func (m *Miner) matches(t *mtemplate, msg []byte) bool {
+	if len(t.toks) != len(m.spans) {
+		return false
+	}
+	for i, sp := range m.spans {
+		tk := &t.toks[i]
+		if tk.wild {
+			continue
+		}
+		if tk.isVar != sp.isVar {
+			return false
+		}
+		if !sp.isVar {
+			if string(msg[sp.s:sp.e]) != tk.text {
+				return false
+			}
+			continue
+		}
+		if string(msg[sp.s:sp.vs]) != tk.pre+tk.key || string(msg[sp.ve:sp.e]) != tk.post {
+			return false
+		}
+	}
+	return true
+}
+
+// Add mines msg and returns its template's index (see [Miner.Template]).
+func (m *Miner) Add(msg []byte) int32 {
+	h := m.tokenize(msg)
+	if idx, ok := m.bySkel[h]; ok {
+		root := m.resolve(idx)
+		if root != idx {
+			m.bySkel[h] = root
+		}
+		t := m.tmpls[root]
+		if m.matches(t, msg) {
+			t.count++
+			return root
+		}
+	}
+	return m.slowAdd(msg, h)
+}
+
+func (m *Miner) resolve(i int32) int32 {
+	for m.tmpls[i].alias >= 0 {
+		i = m.tmpls[i].alias
+	}
+	return i
+}
+
+func (m *Miner) slowAdd(msg []byte, h uint64) int32 {
+	n := len(m.spans)
+	// A template that already fits (after merges).
+	for _, i := range m.byLen[n] {
+		if m.tmpls[i].alias >= 0 {
+			continue
+		}
+		if m.matches(m.tmpls[i], msg) {
+			m.register(h, i)
+			m.tmpls[i].count++
+			return i
+		}
+	}
+	t := m.newTemplate(msg)
+	idx := int32(len(m.tmpls))
+	m.tmpls = append(m.tmpls, t)
+	m.byLen[n] = append(m.byLen[n], idx)
+	m.register(h, idx)
+	// Word positions: count distinct values among otherwise equal skeletons.
+	k := m.MergeValues
+	if k <= 0 {
+		k = DefaultMergeValues
+	}
+	for pos := range t.toks {
+		if t.toks[pos].isVar {
+			continue
+		}
+		mh := m.maskedHash(msg, pos)
+		g := m.masked[mh]
+		if g == nil {
+			g = &maskGroup{values: map[string]struct{}{}, merged: -1, pos: pos}
+			m.masked[mh] = g
+		}
+		if g.merged >= 0 {
+			root := m.resolve(g.merged)
+			m.mergeInto(root, idx)
+			return root
+		}
+		g.values[t.toks[pos].text] = struct{}{}
+		g.members = append(g.members, idx)
+		if len(g.values) >= k {
+			root := m.resolve(g.members[0])
+			rt := m.tmpls[root]
+			rt.toks[pos] = mtoken{text: phAny, isVar: true, wild: true, typ: phAny}
+			rt.nconst--
+			for _, mem := range g.members[1:] {
+				if r := m.resolve(mem); r != root {
+					m.mergeInto(root, r)
+				}
+			}
+			g.merged = root
+			g.values, g.members = nil, nil
+			if m.onChange != nil {
+				m.onChange(root)
+			}
+			return root
+		}
+	}
+	return idx
+}
+
+func (m *Miner) mergeInto(root, other int32) {
+	if root == other {
+		return
+	}
+	o := m.tmpls[other]
+	m.tmpls[root].count += o.count
+	o.count = 0
+	o.alias = root
+}
+
+// register maps a skeleton hash to a template, keeping the first mapping if
+// two skeletons collide (the colliding one is then found by slowAdd).
+func (m *Miner) register(h uint64, idx int32) {
+	if _, ok := m.bySkel[h]; !ok {
+		m.bySkel[h] = idx
+	}
+}
+
+func (m *Miner) maskedHash(msg []byte, pos int) uint64 {
+	h := uint64(fnvOff) ^ uint64(pos+1)<<40
+	for i, sp := range m.spans {
+		if i == pos {
+			h = (h ^ 0x02) * fnvPrim
+		} else if sp.isVar {
+			for _, c := range msg[sp.s:sp.vs] {
+				h = (h ^ uint64(c)) * fnvPrim
+			}
+			h = (h ^ 0x01) * fnvPrim
+			for _, c := range msg[sp.ve:sp.e] {
+				h = (h ^ uint64(c)) * fnvPrim
+			}
+		} else {
+			for _, c := range msg[sp.s:sp.e] {
+				h = (h ^ uint64(c)) * fnvPrim
+			}
+		}
+		h = (h ^ 0x20) * fnvPrim
+	}
+	return h ^ uint64(len(m.spans))<<56
+}
+
+func (m *Miner) newTemplate(msg []byte) *mtemplate {
+	t := &mtemplate{alias: -1, count: 1, toks: make([]mtoken, len(m.spans))}
+	id := uint64(fnvOff)
+	for i, sp := range m.spans {
+		if !sp.isVar {
+			t.toks[i] = mtoken{text: string(msg[sp.s:sp.e])}
+			t.nconst++
+		} else {
+			core := msg[sp.vs:sp.ve]
+			pre := string(msg[sp.s:sp.vs])
+			key := ""
+			if eq := strings.IndexByte(pre, '='); eq >= 0 {
+				// "key=" stays; punctuation after it is prefix.
+				key, pre = pre[:eq+1], pre[eq+1:]
+				// Leading punctuation before the key belongs to key text.
+			}
+			typ := classify(core)
+			tk := mtoken{isVar: true, pre: "", key: key, post: string(msg[sp.ve:sp.e]), typ: typ}
+			if key != "" {
+				tk.key = key + pre
+			} else {
+				tk.pre = pre
+			}
+			tk.text = tk.pre + tk.key + typ + tk.post
+			t.toks[i] = tk
+		}
+		for _, c := range []byte(t.toks[i].skelText()) {
+			id = (id ^ uint64(c)) * fnvPrim
+		}
+		id = (id ^ 0x20) * fnvPrim
+	}
+	t.id = strconv.FormatUint(id, 16)
+	for len(t.id) < 16 {
+		t.id = "0" + t.id
+	}
+	return t
+}
+
+// skelText is the token with any placeholder shown as <*>, used for ids.
+func (tk *mtoken) skelText() string {
+	if !tk.isVar {
+		return tk.text
+	}
+	return tk.pre + tk.key + phAny + tk.post
+}
+
+// classify names the type of a variable token's core.
+func classify(b []byte) string {
+	switch {
+	case isUUID(b):
+		return phUUID
+	case bytes.Contains(b, []byte("://")):
+		return phURL
+	case b[0] == '/':
+		return phPath
+	}
+	if n := ipv4Len(b); n > 0 && (n == len(b) || b[n] == ':') {
+		return phIP
+	}
+	num, hex := true, len(b) >= 6
+	for _, c := range b {
+		if !isDigit(c) && c != '.' && c != '-' && c != '+' && c != '%' {
+			num = false
+		}
+		if !isHex(c) {
+			hex = false
+		}
+	}
+	if num {
+		return phNum
+	}
+	if hex {
+		return phHex
+	}
+	return phAny
+}
+
+// Len returns the number of templates ever created (indices are below it).
+func (m *Miner) Len() int { return len(m.tmpls) }
+
+// Resolve returns the index a template was merged into (itself if none).
+func (m *Miner) Resolve(idx int32) int32 { return m.resolve(idx) }
+
+// Template returns the template at idx (resolved through merges).
+func (m *Miner) Template(idx int32) Template {
+	t := m.tmpls[m.resolve(idx)]
+	return Template{ID: t.id, Text: t.text(), Count: t.count}
+}
+
+func (t *mtemplate) text() string {
+	var sb strings.Builder
+	for i := range t.toks {
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		sb.WriteString(t.toks[i].text)
+	}
+	return sb.String()
+}
+
+// Templates returns the live (unmerged) templates in creation order.
+func (m *Miner) Templates() []Template {
+	var out []Template
+	for i, t := range m.tmpls {
+		if t.alias < 0 {
+			out = append(out, m.Template(int32(i)))
+		}
+	}
+	return out
+}
