@@ -1,0 +1,351 @@
+package logcore
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/hisoka-project/hisoka/store"
+	"github.com/hisoka-project/hisoka/store/ledger"
+)
+
+// Block bounds.
+const (
+	MaxBlockRecords = 4096
+	MaxBlockRaw     = 8 << 20
+	maxDecoded      = MaxBlockRaw + store.MaxLineLen + 64<<10
+	hourNs          = int64(time.Hour)
+	maxBucketSpan   = 24 * 31 // hours; longer ranges scan metas
+	conflictRetries = 20
+)
+
+// Engine is what a backend provides for logs. Every method takes a valid
+// tenant id. Commit, Trim and SetHead are atomic.
+type Engine interface {
+	// Head returns the tenant's head (zero if none).
+	Head(ctx context.Context, tenant string) (Head, error)
+	// Commit stores blocks and next atomically if the stored head's Seq is
+	// still prev.Seq, else returns store.ErrConflict.
+	Commit(ctx context.Context, tenant string, prev, next Head, blocks []*Block) error
+	// Metas calls fn with metas in seq order: ascending those with
+	// Last >= from, descending those with Last <= from; until fn returns false.
+	Metas(ctx context.Context, tenant string, from uint64, desc bool, fn func(*Meta) (bool, error)) error
+	// Meta returns one block's meta (store.ErrNotFound if absent).
+	Meta(ctx context.Context, tenant string, last uint64) (*Meta, error)
+	// Data returns one block's compressed records.
+	Data(ctx context.Context, tenant string, last uint64) ([]byte, error)
+	// BucketBlocks returns the Last of blocks with records in hour buckets
+	// from..to inclusive (possibly stale or repeated).
+	BucketBlocks(ctx context.Context, tenant string, from, to int64) ([]uint64, error)
+	// Trim removes the given blocks (all with Last <= next.Base, by range)
+	// and their bucket entries, and sets next, if the head's Seq is prev.Seq.
+	Trim(ctx context.Context, tenant string, prev, next Head, removed []*Meta) error
+	PutCheckpoint(ctx context.Context, tenant string, seq uint64, cp []byte) error
+	Checkpoints(ctx context.Context, tenant string, after uint64, limit int) ([][]byte, error)
+	// LastCheckpoint returns the newest checkpoint (store.ErrNotFound if none).
+	LastCheckpoint(ctx context.Context, tenant string) ([]byte, error)
+	// LogTenants lists tenants that have a log head.
+	LogTenants(ctx context.Context) ([]string, error)
+	// DropLog removes the tenant's log entirely (restore).
+	DropLog(ctx context.Context, tenant string) error
+	SetHead(ctx context.Context, tenant string, h Head) error
+	PutBlock(ctx context.Context, tenant string, b *Block) error
+	ListTenants(ctx context.Context) ([]store.Tenant, error)
+}
+
+// Options configure a Log.
+type Options struct {
+	Signer          crypto.Signer    // Ed25519; nil: no checkpoints
+	CheckpointEvery uint64           // records between automatic checkpoints (default 10000)
+	Now             func() time.Time // default time.Now
+}
+
+// Log implements store.Log over an Engine.
+type Log struct {
+	e    Engine
+	opt  Options
+	enc  *zstd.Encoder
+	dec  *zstd.Decoder
+	mu   sync.Mutex
+	tens map[string]*tenantState
+}
+
+type tenantState struct {
+	mu     sync.Mutex
+	cpSeq  uint64
+	cpInit bool
+}
+
+// New returns a Log over e.
+func New(e Engine, opt Options) (*Log, error) {
+	if opt.CheckpointEvery == 0 {
+		opt.CheckpointEvery = 10000
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+	if err != nil {
+		return nil, err
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxDecoded), zstd.WithDecoderConcurrency(2))
+	if err != nil {
+		return nil, err
+	}
+	return &Log{e: e, opt: opt, enc: enc, dec: dec, tens: map[string]*tenantState{}}, nil
+}
+
+// Close releases the codec resources.
+func (l *Log) Close() {
+	l.dec.Close()
+}
+
+func (l *Log) state(tenant string) *tenantState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.tens[tenant]
+	if s == nil {
+		s = &tenantState{}
+		l.tens[tenant] = s
+	}
+	return s
+}
+
+func effTime(r *store.Record) int64 {
+	if r.Time.IsZero() {
+		return r.Received.UnixNano()
+	}
+	return r.Time.UnixNano()
+}
+
+func bucketOf(ns int64) int64 {
+	if ns < 0 {
+		return (ns+1)/hourNs - 1
+	}
+	return ns / hourNs
+}
+
+// Append implements store.Appender.
+func (l *Log) Append(ctx context.Context, tenant string, recs []store.Record) (uint64, uint64, error) {
+	if err := store.ValidTenant(tenant); err != nil {
+		return 0, 0, err
+	}
+	if len(recs) == 0 {
+		return 0, 0, nil
+	}
+	now := l.opt.Now()
+	for i := range recs {
+		if err := recs[i].Validate(); err != nil {
+			return 0, 0, fmt.Errorf("record %d: %w", i, err)
+		}
+	}
+	st := l.state(tenant)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for try := 0; ; try++ {
+		prev, err := l.e.Head(ctx, tenant)
+		if err != nil {
+			return 0, 0, err
+		}
+		next, blocks, err := l.build(tenant, prev, recs, now)
+		if err != nil {
+			return 0, 0, err
+		}
+		err = l.e.Commit(ctx, tenant, prev, next, blocks)
+		if errors.Is(err, store.ErrConflict) && try < conflictRetries {
+			continue
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		if l.opt.Signer != nil {
+			if err := l.autoCheckpoint(ctx, tenant, st, next); err != nil {
+				return prev.Seq + 1, next.Seq, err
+			}
+		}
+		return prev.Seq + 1, next.Seq, nil
+	}
+}
+
+// build encodes recs after prev into blocks.
+func (l *Log) build(tenant string, prev Head, recs []store.Record, now time.Time) (Head, []*Block, error) {
+	next := prev
+	if next.Seq == 0 {
+		next.Chain = ledger.Genesis(tenant)
+		next.BaseChain = next.Chain
+	}
+	var blocks []*Block
+	raw := make([]byte, 0, 64<<10)
+	var cur *Block
+	var terms map[string]struct{}
+	buckets := map[int64]struct{}{}
+	flush := func() {
+		if cur == nil {
+			return
+		}
+		bl := newBloom(len(terms))
+		for t := range terms {
+			bl.add(t)
+		}
+		cur.Bloom = bl
+		for k := range buckets {
+			cur.Buckets = append(cur.Buckets, k)
+		}
+		sort.Slice(cur.Buckets, func(i, j int) bool { return cur.Buckets[i] < cur.Buckets[j] })
+		cur.RawBytes = uint64(len(raw))
+		cur.Data = l.enc.EncodeAll(raw, make([]byte, 0, len(raw)/4+64))
+		blocks = append(blocks, cur)
+		cur = nil
+		raw = raw[:0]
+		clear(buckets)
+	}
+	for i := range recs {
+		if cur != nil && (next.Seq-cur.First+1 >= MaxBlockRecords || len(raw) >= MaxBlockRaw) {
+			flush()
+		}
+		r := recs[i]
+		next.Seq++
+		r.Seq = next.Seq
+		if r.Received.IsZero() {
+			r.Received = now
+		}
+		r.Received = r.Received.UTC()
+		r.Time = r.Time.UTC()
+		if cur == nil {
+			cur = &Block{Meta: Meta{First: r.Seq, Prev: next.Chain, Appended: now.UnixNano()}}
+			terms = make(map[string]struct{}, 1024)
+		}
+		start := len(raw)
+		var err error
+		raw, err = r.AppendBinary(raw)
+		if err != nil {
+			return Head{}, nil, err
+		}
+		next.Chain = ledger.Next(next.Chain, ledger.Leaf(raw[start:]))
+		next.Records++
+		next.Bytes += uint64(len(raw) - start)
+		cur.Last = r.Seq
+		t := effTime(&r)
+		if cur.First == r.Seq || t < cur.MinTime {
+			cur.MinTime = t
+		}
+		if cur.First == r.Seq || t > cur.MaxTime {
+			cur.MaxTime = t
+		}
+		buckets[bucketOf(t)] = struct{}{}
+		store.Terms(r.Line, func(w string) { terms[w] = struct{}{} })
+		for k, v := range r.Fields {
+			terms[fieldKey(k, v)] = struct{}{}
+		}
+	}
+	flush()
+	return next, blocks, nil
+}
+
+// decode decompresses a block's records.
+func (l *Log) decode(data []byte, m *Meta) ([]store.Record, error) {
+	raw, err := l.dec.DecodeAll(data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: block %d: %v", store.ErrCorrupt, m.Last, err)
+	}
+	out := make([]store.Record, 0, m.Last-m.First+1)
+	for len(raw) > 0 {
+		r, n, err := store.DecodeRecord(raw)
+		if err != nil {
+			return nil, err
+		}
+		raw = raw[n:]
+		out = append(out, r)
+	}
+	if uint64(len(out)) != m.Last-m.First+1 {
+		return nil, fmt.Errorf("%w: block %d has %d records", store.ErrCorrupt, m.Last, len(out))
+	}
+	return out, nil
+}
+
+func (l *Log) blockRecords(ctx context.Context, tenant string, m *Meta) ([]store.Record, error) {
+	data, err := l.e.Data(ctx, tenant, m.Last)
+	if err != nil {
+		return nil, err
+	}
+	return l.decode(data, m)
+}
+
+// ReadAfter implements store.Reader.
+func (l *Log) ReadAfter(ctx context.Context, tenant string, after uint64, limit int) ([]store.Record, error) {
+	if err := store.ValidTenant(tenant); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > store.MaxLimit {
+		limit = store.MaxLimit
+	}
+	var out []store.Record
+	err := l.scan(ctx, tenant, after+1, 0, func(r *store.Record) (bool, error) {
+		out = append(out, *r)
+		return len(out) < limit, nil
+	})
+	return out, err
+}
+
+// scan calls fn for records from..to (to 0: no bound) in order.
+func (l *Log) scan(ctx context.Context, tenant string, from, to uint64, fn func(*store.Record) (bool, error)) error {
+	if from == 0 {
+		from = 1
+	}
+	return l.e.Metas(ctx, tenant, from, false, func(m *Meta) (bool, error) {
+		if to != 0 && m.First > to {
+			return false, nil
+		}
+		recs, err := l.blockRecords(ctx, tenant, m)
+		if err != nil {
+			return false, err
+		}
+		for i := range recs {
+			if recs[i].Seq < from {
+				continue
+			}
+			if to != 0 && recs[i].Seq > to {
+				return false, nil
+			}
+			if ok, err := fn(&recs[i]); !ok || err != nil {
+				return false, err
+			}
+		}
+		return true, ctx.Err()
+	})
+}
+
+// Export implements store.Exporter.
+func (l *Log) Export(ctx context.Context, tenant string, from, to uint64, fn func(store.Record) error) error {
+	if err := store.ValidTenant(tenant); err != nil {
+		return err
+	}
+	if to != 0 && to < from {
+		return fmt.Errorf("%w: export range", store.ErrInvalidArg)
+	}
+	return l.scan(ctx, tenant, from, to, func(r *store.Record) (bool, error) {
+		return true, fn(*r)
+	})
+}
+
+// Usage implements store.Usager.
+func (l *Log) Usage(ctx context.Context, tenant string) (store.Usage, error) {
+	if err := store.ValidTenant(tenant); err != nil {
+		return store.Usage{}, err
+	}
+	h, err := l.e.Head(ctx, tenant)
+	if err != nil {
+		return store.Usage{}, err
+	}
+	u := store.Usage{Records: h.Records, Bytes: h.Bytes, Last: h.Seq, Appended: h.Seq}
+	if h.Records > 0 {
+		u.First = h.Base + 1
+	}
+	return u, nil
+}
