@@ -35,7 +35,8 @@ const MaxTenantIDLen = 255
 
 // Param is one parameter of a [Descriptor], drawn from the catalogue's fixed set.
 type Param struct {
-	Name, Value string
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // Descriptor is a subscription: a catalogue pattern on one resource, with
