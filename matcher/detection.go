@@ -23,9 +23,9 @@ const (
 
 // Reasons given with [KindIncomplete] and [KindRule] detections.
 const (
-	ReasonBrokenOff  = "broken_off"  // started, never completed within its window
-	ReasonSlow       = "slow"        // completed after the pattern's slow_after
-	ReasonDissimilar = "dissimilar"  // completed with similarity below the threshold
+	ReasonBrokenOff  = "broken_off" // started, never completed within its window
+	ReasonSlow       = "slow"       // completed after the pattern's slow_after
+	ReasonDissimilar = "dissimilar" // completed with similarity below the threshold
 )
 
 // Detection is one thing the engine found. It never carries raw platform

@@ -209,6 +209,12 @@ func extractResources(r *Record) {
 			r.Instance = m[11:end]
 		}
 	}
+	if r.Instance == nil {
+		r.Instance = uuidAfter(m, "instance ")
+	}
+	if r.Instance == nil {
+		r.Instance = uuidAfter(m, "/servers/")
+	}
 	if i := bytes.Index(m, []byte("olume ")); i > 0 && (m[i-1] == 'v' || m[i-1] == 'V') {
 		u := m[i+6:]
 		if len(u) >= 36 && isUUID(u[:36]) {
@@ -216,6 +222,19 @@ func extractResources(r *Record) {
 		}
 	}
 	r.Addr = findIPv4(m)
+}
+
+// uuidAfter returns the UUID right after the first occurrence of marker.
+func uuidAfter(m []byte, marker string) []byte {
+	i := bytes.Index(m, []byte(marker))
+	if i < 0 {
+		return nil
+	}
+	u := m[i+len(marker):]
+	if len(u) >= 36 && isUUID(u[:36]) && (len(u) == 36 || !isHex(u[36])) {
+		return u[:36]
+	}
+	return nil
 }
 
 // parseSyslog handles lines starting with "<PRI>".

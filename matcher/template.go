@@ -46,7 +46,7 @@ type mtemplate struct {
 type mtoken struct {
 	text     string // constant text, or rendered placeholder with affixes
 	isVar    bool
-	wild     bool // a merged word position: takes any token
+	wild     bool   // a merged word position: takes any token
 	pre, key string // for placeholders: leading punctuation or "key="
 	post     string
 	typ      string

@@ -32,6 +32,10 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"version", "print the version", runVersion},
+		{"templates", "mine templates: one JSON line per input line", runTemplates},
+		{"learn", "learn a proposed pattern catalogue from normal logs", runLearn},
+		{"match", "match a catalogue against logs: one JSON line per detection", runMatch},
+		{"generate", "generate realistic OpenStack logs with ground truth", runGenerate},
 	}
 }
 
