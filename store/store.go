@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hisoka-project/hisoka/store/ledger"
@@ -247,4 +249,19 @@ type Store interface {
 	Dumper
 	Loader
 	Close() error
+}
+
+// VerifyRecords checks recs against a proof from [Ledger.Prove] with the
+// server's checkpoint public key; it is what a tenant runs offline. Errors
+// wrap the ledger package's sentinels (ledger.ErrAltered, ...).
+func VerifyRecords(pub ed25519.PublicKey, p *ledger.Proof, recs []Record) error {
+	es := make([]ledger.Entry, len(recs))
+	for i := range recs {
+		b, err := recs[i].MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("%w: record %d cannot be encoded: %v", ledger.ErrAltered, i, err)
+		}
+		es[i] = ledger.Entry{Seq: recs[i].Seq, Data: b}
+	}
+	return ledger.Verify(pub, p, es)
 }

@@ -61,7 +61,7 @@ func (s *DB) Dump(ctx context.Context, tenant string, fn func(store.Row) error) 
 	tenants := []string{tenant}
 	if tenant == "" {
 		var err error
-		if tenants, err = engine{s}.LogTenants(ctx); err != nil {
+		if tenants, err = (engine{s}).LogTenants(ctx); err != nil {
 			return err
 		}
 	}
