@@ -592,7 +592,10 @@ func (e *Engine) ruleLine(ri int32, r *Record, t time.Time, seq uint64, byTempla
 			e.emit(Detection{Kind: KindRule, ID: rl.ID, Reason: rl.Type, Resource: res, Tenant: tenant, Start: fs.Times[0], End: t,
 				Severity: rl.Severity, Compliance: rl.Compliance, Lines: slices.Clone(fs.Seqs), Count: len(fs.Seqs), Component: string(r.Component)})
 			delete(e.s.Freq[ri], string(key))
+			return true
 		}
+		// Counted but not (yet) a burst: the line stays in the residue.
+		return false
 	case RuleCorrelation:
 		proj := string(fieldOf(r, rl.Key))
 		if proj == "" {
@@ -789,7 +792,7 @@ func (e *Engine) expire(now time.Time, all bool) {
 			continue
 		}
 		sd := math.Sqrt(s.M2 / float64(s.N-1))
-		if sd > s.Mean { // not steady
+		if sd > 0.5*s.Mean { // not steady: irregular sources are not watched
 			continue
 		}
 		if now.Sub(s.Last).Seconds() > rl.Intervals*s.Mean {

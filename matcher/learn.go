@@ -46,6 +46,7 @@ type burst struct {
 
 type tstat struct {
 	n     int
+	first time.Time
 	last  time.Time
 	gaps  []float64
 	comp  string
@@ -83,6 +84,9 @@ func (l *Learner) Add(r *Record) {
 	if st == nil {
 		st = &tstat{comp: string(r.Component)}
 		l.stats[idx] = st
+	}
+	if st.n == 0 {
+		st.first = t
 	}
 	if st.n > 0 && len(st.gaps) < 4096 {
 		st.gaps = append(st.gaps, t.Sub(st.last).Seconds())
@@ -211,7 +215,12 @@ func (l *Learner) Catalog() *Catalog {
 		}
 		period, ok := regularPeriod(st.gaps)
 		if !ok {
-			continue
+			// Not periodic, but a steady part of normal operation: frequent
+			// and spread over most of the training span.
+			if st.n < 4*l.opt.MinSupport || st.last.Sub(st.first).Seconds() < span/2 {
+				continue
+			}
+			period = 0
 		}
 		seen[t.Text] = true
 		rate := 0.0

@@ -118,14 +118,13 @@ func (m *Miner) tokenize(msg []byte) uint64 {
 			h = (h ^ 0xff) * fnvPrim
 			break
 		}
-		digit, slash, eq, colonSlash := false, false, -1, false
+		digit, eq, colonSlash := false, -1, false
 		for i < n && msg[i] != ' ' && msg[i] != '\t' {
 			c := msg[i]
 			switch {
 			case c >= '0' && c <= '9':
 				digit = true
 			case c == '/':
-				slash = true
 				if i >= s+1 && msg[i-1] == ':' {
 					colonSlash = true
 				}
@@ -137,11 +136,11 @@ func (m *Miner) tokenize(msg []byte) uint64 {
 			i++
 		}
 		sp := span{s: int32(s), e: int32(i)}
-		_ = slash
-		isVar := digit || msg[s] == '/' || colonSlash || (eq > s && eq < i-1)
+		kv := eq > s && eq < i-1 && msg[s] != '/' && !colonSlash
+		isVar := digit || msg[s] == '/' || colonSlash || kv
 		if isVar {
 			vs, ve := s, i
-			if eq > s && eq < i-1 {
+			if kv {
 				vs = eq + 1
 			}
 			for vs < ve && isAffix(msg[vs]) {

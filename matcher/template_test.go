@@ -1,0 +1,130 @@
+package matcher
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/hisoka-project/hisoka/internal/loggen"
+)
+
+// groupingAccuracy is the ICSE'19 log-parsing benchmark measure: the share
+// of lines whose mined group is exactly their ground-truth group.
+func groupingAccuracy(got []string, truth []string) float64 {
+	gotGroups := map[string][]int{}
+	truthGroups := map[string][]int{}
+	for i := range got {
+		gotGroups[got[i]] = append(gotGroups[got[i]], i)
+		truthGroups[truth[i]] = append(truthGroups[truth[i]], i)
+	}
+	correct := 0
+	for _, lines := range gotGroups {
+		tg := truthGroups[truth[lines[0]]]
+		if len(tg) != len(lines) {
+			continue
+		}
+		same := true
+		for _, i := range lines {
+			if truth[i] != truth[lines[0]] {
+				same = false
+				break
+			}
+		}
+		if same {
+			correct += len(lines)
+		}
+	}
+	return float64(correct) / float64(len(got))
+}
+
+func TestMinerGroupingOnGeneratedLogs(t *testing.T) {
+	for _, syslog := range []bool{false, true} {
+		log := loggen.Generate(loggen.Config{Seed: 7, VMs: 30, Ops: true, Syslog: syslog, Faults: loggen.Faults{BrokenOff: 1, Slow: 1, IptablesFlush: 1, BridgeDown: 1, Unscheduled: 1}})
+		p := &Parser{}
+		m := NewMiner()
+		idx := make([]int32, len(log.Lines))
+		truth := make([]string, len(log.Lines))
+		for i, ln := range log.Lines {
+			r, _ := p.ParseOrRaw([]byte(ln.Text))
+			idx[i] = m.Add(r.Message)
+			truth[i] = ln.Event
+		}
+		got := make([]string, len(idx))
+		for i, x := range idx {
+			got[i] = m.Template(x).ID
+		}
+		// ssh.failed lines differ in words (user names) that are too few to
+		// become a placeholder; everything else must group exactly.
+		acc := groupingAccuracy(got, truth)
+		if acc < 0.95 {
+			t.Errorf("syslog=%v: grouping accuracy %.3f, want >= 0.95", syslog, acc)
+		}
+	}
+}
+
+func TestMinerTemplates(t *testing.T) {
+	m := NewMiner()
+	lines := []string{
+		"[instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] Took 19.84 seconds to spawn the instance on the hypervisor.",
+		"[instance: 96abccce-8d1f-4e07-b6d1-4b2ab87e23b4] Took 0.57 seconds to destroy the instance on the hypervisor.",
+		"[instance: 96abccce-8d1f-4e07-b6d1-4b2ab87e23b4] Took 20.01 seconds to spawn the instance on the hypervisor.",
+		`10.11.10.1 "GET /v2/54fadb412c4e40cdbaed9335e4c35a9e/servers/detail HTTP/1.1" status: 200 len: 1893 time: 0.2477829`,
+		`10.11.10.1 "GET /v2/e9746973ac574c6b8a9e8857f56a7608/servers/detail?changes-since=2017 HTTP/1.1" status: 200 len: 1583 time: 0.19`,
+		`10.11.10.1 "POST /v2/e9746973ac574c6b8a9e8857f56a7608/os-server-external-events HTTP/1.1" status: 200 len: 380 time: 0.0913219`,
+		"Final resource view: name=cp-1.slowvm1.tcloud-pg0.utah.cloudlab.us phys_ram=64172MB used_ram=2560MB phys_disk=15GB used_disk=20GB total_vcpus=16 used_vcpus=1 pci_stats=[]",
+	}
+	var ids []int32
+	for _, l := range lines {
+		ids = append(ids, m.Add([]byte(l)))
+	}
+	want := []string{
+		"[instance: <UUID>] Took <NUM> seconds to spawn the instance on the hypervisor.",
+		"[instance: <UUID>] Took <NUM> seconds to destroy the instance on the hypervisor.",
+		"[instance: <UUID>] Took <NUM> seconds to spawn the instance on the hypervisor.",
+		`<IP> "GET <PATH> <*>" status: <NUM> len: <NUM> time: <NUM>`,
+		`<IP> "GET <PATH> <*>" status: <NUM> len: <NUM> time: <NUM>`,
+		`<IP> "POST <PATH> <*>" status: <NUM> len: <NUM> time: <NUM>`,
+		"Final resource view: name=<*> phys_ram=<*> used_ram=<*> phys_disk=<*> used_disk=<*> total_vcpus=<NUM> used_vcpus=<NUM> pci_stats=[]",
+	}
+	for i, w := range want {
+		if got := m.Template(ids[i]).Text; got != w {
+			t.Errorf("line %d: template %q, want %q", i, got, w)
+		}
+	}
+	if ids[0] != ids[2] || ids[3] != ids[4] || ids[0] == ids[1] || ids[3] == ids[5] {
+		t.Errorf("grouping wrong: %v", ids)
+	}
+	// Ids depend on content only.
+	m2 := NewMiner()
+	if id := m2.Template(m2.Add([]byte(lines[1]))).ID; id != m.Template(ids[1]).ID {
+		t.Errorf("template id not stable across miners: %s vs %s", id, m.Template(ids[1]).ID)
+	}
+}
+
+func TestMinerWordPositionBecomesPlaceholder(t *testing.T) {
+	m := NewMiner()
+	var first int32 = -1
+	for i := 0; i < DefaultMergeValues; i++ {
+		idx := m.Add([]byte(fmt.Sprintf("Invalid user name%c from 173.234.31.186", 'a'+i)))
+		if first < 0 {
+			first = idx
+		}
+	}
+	// Few distinct values stayed apart; the eighth merged them all.
+	last := m.Add([]byte("Invalid user zed from 10.0.0.1"))
+	if m.Resolve(first) != last {
+		t.Fatalf("word position not merged: first %d last %d", m.Resolve(first), last)
+	}
+	if got := m.Template(last).Text; got != "Invalid user <*> from <IP>" {
+		t.Fatalf("template %q", got)
+	}
+	if n := len(m.Templates()); n != 1 {
+		t.Fatalf("%d live templates, want 1", n)
+	}
+	// Below the threshold, enumerations stay distinct (VM Started/Stopped...).
+	m = NewMiner()
+	a := m.Add([]byte("[instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] VM Started (Lifecycle Event)"))
+	b := m.Add([]byte("[instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] VM Stopped (Lifecycle Event)"))
+	if a == b {
+		t.Fatal("VM Started and VM Stopped merged")
+	}
+}
