@@ -244,15 +244,17 @@ func ParseKeyring(b []byte) (*Keyring, error) {
 	seed := r.take(ed25519.SeedSize)
 	copy(k.dummy[:], r.take(32))
 	n := int(r.u16())
+	var last uint64
 	for i := 0; i < n && !r.bad; i++ {
 		p := r.u64()
 		sk, err := edwards25519.NewScalar().SetCanonicalBytes(r.take(32))
 		if err != nil || sk.Equal(edwards25519.NewScalar()) == 1 {
 			return nil, ErrMalformed
 		}
-		if _, dup := k.keys[p]; dup {
-			return nil, ErrMalformed
+		if i > 0 && p <= last {
+			return nil, ErrMalformed // periods strictly increasing: one encoding per keyring
 		}
+		last = p
 		k.keys[p] = newPeriodKey(p, sk)
 	}
 	if !r.ok() || !k.schedule.valid() {

@@ -46,7 +46,8 @@ func ParseEvaluationRequest(b []byte) (*EvaluationRequest, error) {
 	if r.u8() != evalVersion {
 		return nil, ErrMalformed
 	}
-	req := &EvaluationRequest{KeyID: KeyID(r.take(32))}
+	req := &EvaluationRequest{}
+	copy(req.KeyID[:], r.take(32))
 	n := int(r.u16())
 	if r.bad {
 		return nil, ErrMalformed
