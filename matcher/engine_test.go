@@ -224,13 +224,13 @@ func TestResidualAnomalies(t *testing.T) {
 
 func TestCatalogueValidation(t *testing.T) {
 	bad := []string{
-		"version: 2\n",                                   // unknown version
-		"version: 1\npatterns: [{id: 'Bad Id', elements: [{template: x}], window: 1m}]\n", // malformed id
-		"version: 1\npatterns: [{id: a, elements: [], window: 1m}]\n",                     // no elements
-		"version: 1\npatterns: [{id: a, elements: [{template: x}]}]\n",                    // no window
+		"version: 2\n", // unknown version
+		"version: 1\npatterns: [{id: 'Bad Id', elements: [{template: x}], window: 1m}]\n",                  // malformed id
+		"version: 1\npatterns: [{id: a, elements: [], window: 1m}]\n",                                      // no elements
+		"version: 1\npatterns: [{id: a, elements: [{template: x}]}]\n",                                     // no window
 		"version: 1\nrules: [{id: r, type: frequency, severity: 3, match: {keywords: [x]}, within: 1m}]\n", // no threshold
-		"version: 1\nrules: [{id: r, type: keyword, severity: 16, match: {keywords: [x]}}]\n",            // severity > 15
-		"version: 1\nrules: [{id: r, type: nosuch, severity: 1}]\n",                                     // unknown type
+		"version: 1\nrules: [{id: r, type: keyword, severity: 16, match: {keywords: [x]}}]\n",              // severity > 15
+		"version: 1\nrules: [{id: r, type: nosuch, severity: 1}]\n",                                        // unknown type
 		"version: 1\nrules: [{id: r, type: schedule, severity: 1, match: {keywords: [x]}, maintenance: ['25:00-26:00']}]\n",
 		"version: 1\nunknown_field: 1\n",
 		"{\"version\": 1, \"rules\": [{\"id\": \"r\", \"type\": \"correlation\", \"severity\": 1, \"match\": {\"keywords\": [\"x\"]}}]}", // no key
@@ -239,5 +239,53 @@ func TestCatalogueValidation(t *testing.T) {
 		if _, err := ParseCatalog([]byte(b)); err == nil {
 			t.Errorf("ParseCatalog(%q) accepted", b)
 		}
+	}
+}
+
+// TestStateRestore splits a faulty log in two, saves and restores the
+// engine at the split, and expects the very same detections (ids included)
+// as one uninterrupted run.
+func TestStateRestore(t *testing.T) {
+	log := loggen.Generate(loggen.Config{Seed: 21, VMs: 30, Ops: true, Duration: time.Hour,
+		Faults: loggen.Faults{BrokenOff: 2, Slow: 2, BruteForce: 2, Silent: true, Orphans: true}})
+	lines := texts(log)
+	cat := loadDefault(t)
+	whole, _ := NewEngine(cat, Options{})
+	want := runEngine(t, whole, lines)
+
+	for _, split := range []int{1, len(lines) / 3, len(lines) / 2} {
+		p := &Parser{Reference: time.Date(2017, 5, 17, 0, 0, 0, 0, time.UTC)}
+		var got []Detection
+		e, _ := NewEngine(cat, Options{})
+		for i, l := range lines {
+			if i == split {
+				st, err := e.SaveState()
+				if err != nil {
+					t.Fatal(err)
+				}
+				e, _ = NewEngine(loadDefault(t), Options{})
+				if err := e.RestoreState(st); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r, _ := p.ParseOrRaw([]byte(l))
+			r.Seq = uint64(i + 1)
+			got = append(got, e.Process(&r)...)
+		}
+		got = append(got, e.Flush()...)
+		if len(got) != len(want) {
+			t.Fatalf("split %d: %d detections, want %d", split, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].DetectionID != want[i].DetectionID {
+				t.Fatalf("split %d: detection %d is %s %s, want %s %s", split, i, got[i].Kind, got[i].ID, want[i].Kind, want[i].ID)
+			}
+		}
+	}
+	// Another catalogue's state is refused.
+	other, _ := NewEngine(&Catalog{Version: 1}, Options{})
+	st, _ := whole.SaveState()
+	if err := other.RestoreState(st); err != ErrStateCatalog {
+		t.Errorf("restore under another catalogue: %v", err)
 	}
 }
