@@ -14,7 +14,6 @@ const (
 	ProtocolLabel     = "hisoka/v1"
 	descriptorLabel   = "hisoka/v1 descriptor"
 	tagKeyLabel       = "hisoka/v1 tag key"
-	tagLabel          = "hisoka/v1 tag"
 	payloadKeyLabel   = "hisoka/v1 payload key"
 	payloadEntryLabel = "hisoka/v1 payload entry"
 	payloadAADLabel   = "hisoka/v1 payload aad"

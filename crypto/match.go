@@ -1,10 +1,8 @@
 package crypto
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
+	"crypto/cipher"
 	"errors"
-	"hash"
 	"log/slog"
 )
 
@@ -22,7 +20,7 @@ type Notification struct {
 
 type msub struct {
 	id   string
-	mac  hash.Hash // HMAC keyed with the tag key, reused
+	tags cipher.Block // keyed with the tag key
 	pk   PayloadKey
 	next uint64 // next expected counter in the matcher's epoch
 }
@@ -81,7 +79,7 @@ func (m *Matcher) Subscribe(id string, tok *Token, next uint64) error {
 		return ErrMalformed
 	}
 	tk := tok.TagKey()
-	s := &msub{id: id, mac: hmac.New(sha256.New, tk[:]), pk: tok.PayloadKey(), next: next}
+	s := &msub{id: id, tags: tk.cipher(), pk: tok.PayloadKey(), next: next}
 	idx := int32(len(m.subs))
 	m.subs = append(m.subs, s)
 	m.ids[id] = idx
@@ -93,7 +91,7 @@ func (m *Matcher) Subscribe(id string, tok *Token, next uint64) error {
 func (m *Matcher) fill(i int32, from uint64) {
 	s := m.subs[i]
 	for c := from; c < s.next+m.window; c++ {
-		m.table[tagWith(s.mac, m.epoch, c)] = slot{sub: i, counter: c}
+		m.table[tagWith(s.tags, m.epoch, c)] = slot{sub: i, counter: c}
 	}
 }
 
@@ -101,7 +99,7 @@ func (m *Matcher) fill(i int32, from uint64) {
 func (m *Matcher) drop(i int32, from, to uint64) {
 	s := m.subs[i]
 	for c := from; c < to; c++ {
-		delete(m.table, tagWith(s.mac, m.epoch, c))
+		delete(m.table, tagWith(s.tags, m.epoch, c))
 	}
 }
 
