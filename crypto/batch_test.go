@@ -388,3 +388,20 @@ func TestRotation(t *testing.T) {
 		t.Fatal("keyring does not round trip")
 	}
 }
+
+func TestCheckFresh(t *testing.T) {
+	v := &ChainVerifier{LastEpoch: EpochAt(testNow)}
+	cases := []struct {
+		now  time.Time
+		want error
+	}{
+		{testNow, nil},
+		{testNow.Add(EpochLength), nil},
+		{testNow.Add(2 * EpochLength), ErrBatchStale},
+	}
+	for _, c := range cases {
+		if err := v.CheckFresh(c.now); !errors.Is(err, c.want) {
+			t.Errorf("at %v: got %v, want %v", c.now, err, c.want)
+		}
+	}
+}

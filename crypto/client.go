@@ -2,6 +2,7 @@ package crypto
 
 import (
 	"io"
+	"log/slog"
 
 	"filippo.io/edwards25519"
 )
@@ -72,4 +73,9 @@ func (r *Registration) Finalize(response []byte) ([]Token, error) {
 		return nil, ErrUnknownKey
 	}
 	return r.state.finalize(r.info, resp.Elements, resp.Proof[:])
+}
+
+// LogValue redacts the blinds.
+func (r *Registration) LogValue() slog.Value {
+	return slog.GroupValue(slog.Uint64("period", r.key.Period), slog.Int("inputs", len(r.state.req)), slog.String("blinds", "REDACTED"))
 }

@@ -46,6 +46,10 @@ var (
 	// ErrBatchChain reports a correctly signed batch whose previous-hash does
 	// not match the last accepted batch: the board's history was rewritten.
 	ErrBatchChain = errors.New("crypto: batch hash chain broken")
+	// ErrBatchStale reports a board whose newest accepted batch is more
+	// than one epoch old: the server withholds the latest batches (it writes
+	// at least one batch per epoch, dummies only if need be).
+	ErrBatchStale = errors.New("crypto: board stale")
 	// ErrBatchTenant reports a batch addressed to another tenant.
 	ErrBatchTenant = errors.New("crypto: batch for another tenant")
 )
