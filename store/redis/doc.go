@@ -23,11 +23,12 @@
 //	T:audit  zset   access events, score = Unix microseconds; T:aseq a counter
 //	P:tenants hash, P:known set, P:logs set, P:owner hash, P:cat hash, P:catpub, P:keys hash, P:state hash
 //
-// Durability is Redis's: with appendonly yes and appendfsync always an
-// acknowledged append survives a crash of the server; with everysec (the
-// Redis default) up to about one second of acknowledged writes can be lost
-// in a crash of the server (not of this process), but the log stays
-// consistent: the head and the blocks are written by one script, so a lost
-// tail loses whole batches and what remains verifies. See the durability
-// tests.
+// Durability is Redis's; run it with appendonly yes. Redis writes the
+// append-only file before replying, so an acknowledged append survives a
+// crash of the Redis process under either fsync policy. appendfsync always
+// also survives a crash of the machine; everysec (the Redis default) may lose
+// up to about a second of acknowledged appends in a machine crash. Either
+// way the log stays consistent: the head and the blocks are written by one
+// script, so a lost tail loses whole batches and what remains verifies. See
+// TestDurabilityRedisRestart. Seqs are sorted-set scores, exact up to 2^53.
 package redis

@@ -256,4 +256,3 @@ func (e engine) ListTenants(ctx context.Context) ([]store.Tenant, error) {
 
 // be8 encodes a version for a hash field.
 func be8(v uint64) string { return string(binary.BigEndian.AppendUint64(nil, v)) }
-
