@@ -77,7 +77,8 @@ func (k *PeriodKey) LogValue() slog.Value {
 
 // Schedule fixes the key periods: period p covers [Origin + p*Length,
 // Origin + (p+1)*Length). A period's key is published Overlap before its
-// start and still evaluates until Overlap after its end.
+// start and still evaluates until Overlap after its end. Overlap is at most
+// Length/2, so at most two keys evaluate at any instant.
 type Schedule struct {
 	Origin  time.Time
 	Length  time.Duration
@@ -101,7 +102,7 @@ func (s Schedule) accepts(p uint64, t time.Time) bool {
 }
 
 func (s Schedule) valid() bool {
-	return s.Length > 0 && s.Overlap >= 0 && s.Overlap < s.Length
+	return s.Length > 0 && s.Overlap >= 0 && s.Overlap <= s.Length/2
 }
 
 // Keyring is the server's key material: one POPRF key per key period, the
