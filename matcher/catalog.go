@@ -370,35 +370,43 @@ func (w maintWindow) contains(t time.Time) bool {
 }
 
 // globToken matches a catalogue template token against a mined template
-// token: placeholders "<*>", "<NUM>", ... in the pattern match any non-empty text.
+// token: placeholders "<*>", "<NUM>", ... in the pattern match any non-empty
+// text. Dynamic programming keeps it O(len(pat)·len(s)) whatever the input.
 func globToken(pat, s string) bool {
-	for {
-		i := strings.IndexByte(pat, '<')
-		if i < 0 {
-			return pat == s
-		}
-		j := strings.IndexByte(pat[i:], '>')
-		if j < 0 || !isPlaceholder(pat[i:i+j+1]) {
-			// A literal '<'.
-			if !strings.HasPrefix(s, pat[:i+1]) {
-				return false
-			}
-			pat, s = pat[i+1:], s[i+1:]
-			continue
-		}
-		if !strings.HasPrefix(s, pat[:i]) {
-			return false
-		}
-		s = s[i:]
-		rest := pat[i+j+1:]
-		// The placeholder takes at least one byte; try every split.
-		for k := 1; k <= len(s); k++ {
-			if globToken(rest, s[k:]) {
-				return true
-			}
-		}
-		return false
+	if !strings.Contains(pat, "<") {
+		return pat == s
 	}
+	// Items: a literal byte (>= 0) or a placeholder (-1).
+	items := make([]int, 0, len(pat))
+	for i := 0; i < len(pat); {
+		if pat[i] == '<' {
+			if j := strings.IndexByte(pat[i:], '>'); j > 0 && isPlaceholder(pat[i:i+j+1]) {
+				items = append(items, -1)
+				i += j + 1
+				continue
+			}
+		}
+		items = append(items, int(pat[i]))
+		i++
+	}
+	// cur[j]: items[:k] match s[:j].
+	prev := make([]bool, len(s)+1)
+	cur := make([]bool, len(s)+1)
+	prev[0] = true
+	for _, it := range items {
+		cur[0] = false
+		any := false // for a placeholder: some prev[j'] with j' < j holds
+		for j := 1; j <= len(s); j++ {
+			if it < 0 {
+				any = any || prev[j-1]
+				cur[j] = any
+			} else {
+				cur[j] = prev[j-1] && s[j-1] == byte(it)
+			}
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(s)]
 }
 
 func isPlaceholder(s string) bool {

@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/hisoka-project/hisoka/internal/loggen"
@@ -126,5 +127,27 @@ func TestMinerWordPositionBecomesPlaceholder(t *testing.T) {
 	b := m.Add([]byte("[instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] VM Stopped (Lifecycle Event)"))
 	if a == b {
 		t.Fatal("VM Started and VM Stopped merged")
+	}
+}
+
+func TestGlobToken(t *testing.T) {
+	tests := []struct {
+		pat, s string
+		want   bool
+	}{
+		{"<*>", "<UUID>]", true},
+		{"<UUID>]", "<UUID>]", true},
+		{"<UUID>]", "<NUM>", false},
+		{"processed=<*>", "processed=<NUM>,", true},
+		{"processed=<*>", "processed=", false}, // a placeholder takes at least one byte
+		{"a<b", "a<b", true},                   // not a placeholder
+		{"pci_stats=<*>", "pci_stats=[]", true},
+		{"word", "<*>", false},
+		{strings.Repeat("<*>", 40) + "x", strings.Repeat("a", 200), false}, // no exponential backtracking
+	}
+	for _, tc := range tests {
+		if got := globToken(tc.pat, tc.s); got != tc.want {
+			t.Errorf("globToken(%q, %q) = %v, want %v", tc.pat, tc.s, got, tc.want)
+		}
 	}
 }

@@ -1,0 +1,96 @@
+package matcher
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hisoka-project/hisoka/internal/loggen"
+)
+
+// benchLines is a generated hour of a busy OpenStack site: interleaved
+// lifecycles, periodic tasks, API polling, faults.
+func benchLines(b *testing.B, syslog bool) [][]byte {
+	log := loggen.Generate(loggen.Config{Seed: 99, VMs: 200, Projects: 8, Computes: 6, Ops: true, Syslog: syslog, Duration: time.Hour,
+		Faults: loggen.Faults{BrokenOff: 5, Slow: 5, BruteForce: 3, IptablesFlush: 1, BridgeDown: 1, Silent: true, Orphans: true, Unscheduled: 1}})
+	out := make([][]byte, len(log.Lines))
+	for i, l := range log.Lines {
+		out[i] = []byte(l.Text)
+	}
+	return out
+}
+
+func reportLines(b *testing.B, n int) {
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
+func BenchmarkParse(b *testing.B) {
+	lines := benchLines(b, false)
+	p := &Parser{}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, l := range lines {
+			p.ParseOrRaw(l)
+		}
+	}
+	reportLines(b, len(lines))
+}
+
+func BenchmarkParseSyslogWrapped(b *testing.B) {
+	lines := benchLines(b, true)
+	p := &Parser{Reference: time.Date(2017, 5, 17, 0, 0, 0, 0, time.UTC)}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, l := range lines {
+			p.ParseOrRaw(l)
+		}
+	}
+	reportLines(b, len(lines))
+}
+
+func BenchmarkParseAndTemplate(b *testing.B) {
+	lines := benchLines(b, false)
+	p := &Parser{}
+	m := NewMiner()
+	b.ResetTimer()
+	for b.Loop() {
+		for _, l := range lines {
+			r, _ := p.ParseOrRaw(l)
+			m.Add(r.Message)
+		}
+	}
+	reportLines(b, len(lines))
+}
+
+// BenchmarkPipeline is the headline figure: parse + template + match
+// (patterns, rules, background, residue) with the default catalogue, one core.
+func BenchmarkPipeline(b *testing.B) {
+	lines := benchLines(b, false)
+	cat := loadDefault(b)
+	e, err := NewEngine(cat, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := &Parser{}
+	var seq uint64
+	// Warm up the templates once, as a running engine would be.
+	for _, l := range lines {
+		r, _ := p.ParseOrRaw(l)
+		e.Process(&r)
+	}
+	e.Flush()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		// A fresh engine per pass keeps the time stream monotonic; its
+		// templates are learned again within the pass.
+		e, _ = NewEngine(cat, Options{})
+		for _, l := range lines {
+			seq++
+			r, _ := p.ParseOrRaw(l)
+			r.Seq = seq
+			e.Process(&r)
+		}
+		e.Flush()
+	}
+	reportLines(b, len(lines))
+}
