@@ -276,6 +276,9 @@ func TestTagsDistinct(t *testing.T) {
 	if [32]byte(pk) == [32]byte(k) {
 		t.Fatal("tag key equals payload key")
 	}
+	if tok.CounterKey(1) == tok.CounterKey(2) {
+		t.Fatal("counter keys of two epochs are equal")
+	}
 }
 
 func TestPayloadSealBinding(t *testing.T) {

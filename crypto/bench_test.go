@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cloudflare/circl/oprf"
@@ -97,6 +98,31 @@ func BenchmarkMint(b *testing.B) {
 			}
 			i++
 		}
+	})
+	// The same two on every core: Minter is safe for concurrent use.
+	b.Run("circl-FullEvaluate-parallel", func(b *testing.B) {
+		var next atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				enc, _ := desc(int(next.Add(1))).MarshalBinary()
+				if _, err := srv.FullEvaluate(enc, info); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("cold-parallel", func(b *testing.B) {
+		m := NewMinter(kr, 0)
+		var next atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := m.Mint("tenant-a", period, desc(int(next.Add(1)))); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
 	})
 	b.Run("cached", func(b *testing.B) {
 		m := NewMinter(kr, 1024)

@@ -15,6 +15,7 @@ const (
 	descriptorLabel   = "hisoka/v1 descriptor"
 	tagKeyLabel       = "hisoka/v1 tag key"
 	payloadKeyLabel   = "hisoka/v1 payload key"
+	counterKeyLabel   = "hisoka/v1 counter key"
 	payloadEntryLabel = "hisoka/v1 payload entry"
 	payloadAADLabel   = "hisoka/v1 payload aad"
 	dummyLabel        = "hisoka/v1 dummy entry"

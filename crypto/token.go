@@ -74,6 +74,17 @@ func tagWith(blk cipher.Block, epoch, counter uint64) Tag {
 	return tg
 }
 
+// CounterKey names the server's occurrence counter of this token in epoch
+// (a store key): HMAC-SHA256(token, label || epoch), first 16 bytes. It does
+// not reveal the token, and the keys of one token in different epochs are
+// unlinkable, so a database reader cannot follow a subscription over time.
+func (t *Token) CounterKey(epoch uint64) [16]byte {
+	m := hmac.New(sha256.New, t[:])
+	m.Write([]byte(counterKeyLabel))
+	m.Write(binary.BigEndian.AppendUint64(nil, epoch))
+	return [16]byte(m.Sum(nil))
+}
+
 // EpochLength is the length of a tag epoch. Occurrence counters restart at
 // zero in every epoch.
 const EpochLength = time.Hour

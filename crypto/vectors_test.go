@@ -80,6 +80,7 @@ type ProtocolVectors struct {
 	TagKey       hx     `json:"tag_key"`
 	Tags         []hx   `json:"tags_epoch_counter_0_1_2"`
 	Epoch        uint64 `json:"epoch"`
+	CounterKey   hx     `json:"counter_key"`
 	PayloadKey   hx     `json:"payload_key"`
 	Payload      hx     `json:"payload_encoding"`
 	Sealed       hx     `json:"sealed_payload_counter_0"`
@@ -146,6 +147,8 @@ func computeVectors(t *testing.T) *ProtocolVectors {
 	tk := tok.TagKey()
 	v.TagKey = tk[:]
 	v.Epoch = EpochAt(now)
+	ck := tok.CounterKey(v.Epoch)
+	v.CounterKey = ck[:]
 	for c := uint64(0); c < 3; c++ {
 		tg := tk.Tag(v.Epoch, c)
 		v.Tags = append(v.Tags, tg[:])

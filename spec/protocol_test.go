@@ -63,6 +63,7 @@ type vectors struct {
 	TagKey     hexBytes   `json:"tag_key"`
 	Tags       []hexBytes `json:"tags_epoch_counter_0_1_2"`
 	Epoch      uint64     `json:"epoch"`
+	CounterKey hexBytes   `json:"counter_key"`
 	PayloadKey hexBytes   `json:"payload_key"`
 	Payload    hexBytes   `json:"payload_encoding"`
 	Sealed     hexBytes   `json:"sealed_payload_counter_0"`
@@ -96,7 +97,7 @@ func labels(t *testing.T, doc string) map[string]string {
 	for _, m := range row.FindAllStringSubmatch(doc, -1) {
 		out[m[1]] = m[2]
 	}
-	for _, name := range []string{"protocol", "descriptor", "key id", "directory signature", "tag key", "payload key",
+	for _, name := range []string{"protocol", "descriptor", "key id", "directory signature", "tag key", "payload key", "counter key",
 		"payload entry", "payload aad", "dummy entry", "batch signature", "batch hash", "hpke"} {
 		if out[name] == "" {
 			t.Fatalf("protocol.md section 2.1 has no label %q", name)
@@ -200,6 +201,10 @@ func TestNotificationsFollowTheSpec(t *testing.T) {
 		t.Fatal("derived keys differ from the spec")
 	}
 	// Section 6.2.
+	ck := mac(v.Token, []byte(l["counter key"]), binary.BigEndian.AppendUint64(nil, v.Epoch))
+	if !bytes.Equal(ck[:16], v.CounterKey) {
+		t.Fatal("counter key differs from the spec")
+	}
 	blk, _ := aes.NewCipher(tagKey)
 	for c, want := range v.Tags {
 		var in, out [16]byte
