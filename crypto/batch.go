@@ -125,7 +125,7 @@ func validHeader(h *BatchHeader) bool {
 // batch's position fill it up to padTo; they are indistinguishable from real
 // entries and cost no storage.
 func (k *Keyring) SealBatch(h BatchHeader, entries []Entry, padTo int) (*Batch, error) {
-	if !validHeader(&h) {
+	if !validHeader(&h) || !representable(h.Created) {
 		return nil, ErrMalformed
 	}
 	if len(entries) > MaxBatchEntries || padTo > MaxBatchEntries {
@@ -273,6 +273,9 @@ type ChainVerifier struct {
 // Signatures, tenant, replay and order are checked on the whole poll before
 // anything is accepted; chain and gap checks then accept the valid prefix.
 func (v *ChainVerifier) Verify(batches ...[]byte) ([]*Batch, error) {
+	if len(v.BoardKey) != ed25519.PublicKeySize {
+		return nil, ErrPublicKey
+	}
 	parsed := make([]*Batch, len(batches))
 	for i, raw := range batches {
 		b, err := ParseBatch(raw)

@@ -91,6 +91,9 @@ func TestBatchTamperingDetected(t *testing.T) {
 		{"truncated", 0, [][]byte{bs[0][:len(bs[0])-1]}, ErrMalformed, 0},
 		{"empty", 0, [][]byte{nil}, ErrMalformed, 0},
 	}
+	if _, err := (&ChainVerifier{Tenant: "tenant-a"}).Verify(bs[0]); !errors.Is(err, ErrPublicKey) {
+		t.Errorf("verifier without a board key: %v", err)
+	}
 	for _, c := range cases {
 		v := &ChainVerifier{BoardKey: kr.BoardPublicKey(), Tenant: "tenant-a"}
 		if c.lastSeq > 0 {
@@ -241,7 +244,7 @@ func TestMatcherFindsOwnEntries(t *testing.T) {
 	old, _ := kr.SealBatch(b2.Next(epoch+1, testNow), es, 0)
 	es = nil
 	tokNew := toks[0]
-	e, _ := NewEntry(&tokNew, tenant, epoch+1, 0, Payload{})
+	e, _ := NewEntry(&tokNew, tenant, epoch+1, 0, Payload{Start: testNow, End: testNow})
 	es = append(es, e)
 	fresh, _ := kr.SealBatch(b2.Next(epoch+1, testNow), es, 0)
 	if got, _ := m2.Match(old); len(got) != 0 {
@@ -316,6 +319,9 @@ func TestPayloadSealBinding(t *testing.T) {
 	}
 	if _, err := (Payload{Start: testNow, End: testNow.Add(-1)}).MarshalBinary(); !errors.Is(err, ErrMalformed) {
 		t.Error("end before start accepted")
+	}
+	if _, err := (Payload{}).MarshalBinary(); !errors.Is(err, ErrMalformed) {
+		t.Error("zero time (not representable in Unix nanoseconds) accepted")
 	}
 }
 

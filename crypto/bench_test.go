@@ -157,7 +157,7 @@ func matchFixture(b *testing.B) (*Batch, []Token) {
 	for i := 0; i < 400; i++ {
 		var other Token
 		rand.Read(other[:])
-		e, _ := NewEntry(&other, "tenant-a", epoch, 0, Payload{})
+		e, _ := NewEntry(&other, "tenant-a", epoch, 0, Payload{Start: testNow, End: testNow})
 		es = append(es, e)
 	}
 	bt, err := kr.SealBatch(FirstHeader("tenant-a", epoch, testNow), es, 1000)
@@ -213,7 +213,7 @@ func BenchmarkSealBatch(b *testing.B) {
 	tok := Token{1}
 	var es []Entry
 	for i := uint64(0); i < 100; i++ {
-		e, _ := NewEntry(&tok, "tenant-a", 1, i, Payload{})
+		e, _ := NewEntry(&tok, "tenant-a", 1, i, Payload{Start: testNow, End: testNow})
 		es = append(es, e)
 	}
 	for b.Loop() {

@@ -38,6 +38,9 @@ type Directory struct {
 
 // Directory returns the signed directory of the keys that evaluate at now.
 func (k *Keyring) Directory(now time.Time) ([]byte, error) {
+	if !representable(now) {
+		return nil, ErrMalformed
+	}
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	b := []byte{directoryVersion}

@@ -31,6 +31,8 @@ var (
 	// ErrPublicKey reports a tenant identity key that is non-canonical, of
 	// small order, or has a torsion component.
 	ErrPublicKey = errors.New("crypto: invalid public key")
+	// ErrNoRandomness reports a nil randomness source.
+	ErrNoRandomness = errors.New("crypto: no randomness source")
 	// ErrEpoch reports a batch whose epoch goes backwards.
 	ErrEpoch = errors.New("crypto: epoch out of order")
 

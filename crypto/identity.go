@@ -26,6 +26,9 @@ type Identity struct {
 
 // NewIdentity generates an identity from rnd.
 func NewIdentity(rnd io.Reader) (*Identity, error) {
+	if rnd == nil {
+		return nil, ErrNoRandomness
+	}
 	_, priv, err := ed25519.GenerateKey(rnd)
 	if err != nil {
 		return nil, err
@@ -116,6 +119,9 @@ func hpkeInfo(context string) []byte {
 func SealTo(rnd io.Reader, pub ed25519.PublicKey, context string, plaintext []byte) ([]byte, error) {
 	if len(context) > maxField {
 		return nil, ErrTooLarge
+	}
+	if rnd == nil {
+		return nil, ErrNoRandomness
 	}
 	xpub, err := X25519PublicKey(pub)
 	if err != nil {

@@ -30,6 +30,9 @@ func keyIDOf(pub []byte) KeyID {
 
 // randomScalar draws a uniformly random non-zero scalar from rnd.
 func randomScalar(rnd io.Reader) (*edwards25519.Scalar, error) {
+	if rnd == nil {
+		return nil, ErrNoRandomness
+	}
 	var buf [64]byte
 	for {
 		if _, err := io.ReadFull(rnd, buf[:]); err != nil {
@@ -122,6 +125,9 @@ type Keyring struct {
 func NewKeyring(rnd io.Reader, s Schedule, now time.Time) (*Keyring, error) {
 	if !s.valid() {
 		return nil, ErrMalformed
+	}
+	if rnd == nil {
+		return nil, ErrNoRandomness
 	}
 	_, board, err := ed25519.GenerateKey(rnd)
 	if err != nil {

@@ -357,4 +357,7 @@ func TestEvaluateRejects(t *testing.T) {
 	if _, err := kr.Evaluate(rand.Reader, "", testNow, mk(key.id, good)); !errors.Is(err, ErrEmpty) {
 		t.Errorf("empty tenant: got %v", err)
 	}
+	if _, err := kr.Evaluate(nil, "tenant-a", testNow, mk(key.id, good)); !errors.Is(err, ErrNoRandomness) {
+		t.Errorf("nil randomness: got %v", err)
+	}
 }

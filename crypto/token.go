@@ -115,7 +115,7 @@ type Payload struct {
 // MarshalBinary returns the 22-byte encoding: version, start and end in
 // Unix nanoseconds (signed, big-endian), severity, count.
 func (p Payload) MarshalBinary() ([]byte, error) {
-	if p.End.Before(p.Start) {
+	if p.End.Before(p.Start) || !representable(p.Start) || !representable(p.End) {
 		return nil, ErrMalformed
 	}
 	b := make([]byte, 0, PayloadSize)
@@ -124,6 +124,12 @@ func (p Payload) MarshalBinary() ([]byte, error) {
 	b = binary.BigEndian.AppendUint64(b, uint64(p.End.UnixNano()))
 	b = append(b, byte(p.Severity))
 	return binary.BigEndian.AppendUint32(b, p.Count), nil
+}
+
+// representable reports whether t survives encoding as Unix nanoseconds
+// (years 1678 to 2262).
+func representable(t time.Time) bool {
+	return time.Unix(0, t.UnixNano()).Equal(t)
 }
 
 // ParsePayload decodes [Payload.MarshalBinary].
