@@ -40,8 +40,13 @@ type Engine struct {
 	compEl   map[string][]elemRef // component-only pattern elements
 	metas    []tmeta
 
-	s   engineState
-	out []Detection
+	s       engineState
+	out     []Detection
+	keyBuf  []byte
+	absence []int32 // absence rules
+	// compMask caches, per component, which line rules its component
+	// filter lets through (bit i for e.lineRule[i]).
+	compMask map[string]uint64
 }
 
 type engineState struct {
@@ -54,8 +59,13 @@ type engineState struct {
 	// Instances maps instance → project; Projects counts live instances.
 	Instances map[string]string
 	Freq      []map[string]*freqState
-	Sources   map[string]*source
-	Stats     Stats
+	// Sources holds, per absence rule, each source's interval statistics.
+	Sources []map[string]*source
+	Stats   Stats
+	// NextExpire is the earliest time an open occurrence can time out;
+	// NextPrune the next time frequency windows are pruned.
+	NextExpire time.Time
+	NextPrune  time.Time
 }
 
 // Stats counts what the engine has seen.
@@ -220,7 +230,13 @@ func NewEngine(c *Catalog, opt Options) (*Engine, error) {
 		Resid:     map[int32]*resGroup{},
 		Instances: map[string]string{},
 		Freq:      make([]map[string]*freqState, len(e.rules)),
-		Sources:   map[string]*source{},
+		Sources:   make([]map[string]*source, len(e.rules)),
+	}
+	for i, cr := range e.rules {
+		if cr.r.Type == RuleAbsence {
+			e.absence = append(e.absence, int32(i))
+		}
+		e.s.Sources[i] = map[string]*source{}
 	}
 	for i := range e.s.Occs {
 		e.s.Occs[i] = map[string]*occ{}
@@ -346,12 +362,15 @@ func (e *Engine) Process(r *Record) []Detection {
 			consumed = true
 		}
 	}
-	for _, ri := range e.lineRule {
-		if e.ruleLine(ri, r, t, seq, false) {
-			consumed = true
+	if len(e.lineRule) > 0 {
+		mask := e.lineMask(r.Component)
+		for i, ri := range e.lineRule {
+			if mask&(1<<uint(i&63)) != 0 && e.ruleLine(ri, r, t, seq, false) {
+				consumed = true
+			}
 		}
 	}
-	if len(e.s.Sources) > 0 || e.hasAbsence() {
+	if len(e.absence) > 0 {
 		e.observeSource(r, t)
 	}
 	switch {
@@ -366,13 +385,26 @@ func (e *Engine) Process(r *Record) []Detection {
 	return e.out
 }
 
-func (e *Engine) hasAbsence() bool {
-	for _, cr := range e.rules {
-		if cr.r.Type == RuleAbsence {
-			return true
+// lineMask returns which line rules accept the component (all bits set
+// beyond 64 rules, where the rule checks for itself).
+func (e *Engine) lineMask(comp []byte) uint64 {
+	if m, ok := e.compMask[string(comp)]; ok {
+		return m
+	}
+	var m uint64
+	for i, ri := range e.lineRule {
+		cr := e.rules[ri]
+		if i >= 64 || cr.comps == nil || cr.comps[string(comp)] {
+			m |= 1 << uint(i&63)
 		}
 	}
-	return false
+	if e.compMask == nil {
+		e.compMask = map[string]uint64{}
+	}
+	if len(e.compMask) < 4096 {
+		e.compMask[string(comp)] = m
+	}
+	return m
 }
 
 func fieldOf(r *Record, name string) []byte {
@@ -453,12 +485,17 @@ func (e *Engine) openOcc(ref elemRef, r *Record, t time.Time, seq uint64) bool {
 	if cp.p.Resource != "" && len(res) == 0 {
 		return false
 	}
-	o := &occ{Pat: ref.pat, Resource: string(res), Tenant: string(r.ProjectID), Pos: 1, Matched: 1, Start: t, Last: t, Lines: []uint64{seq}, Count: 1}
+	lines := make([]uint64, 1, len(cp.steps)+4)
+	lines[0] = seq
+	o := &occ{Pat: ref.pat, Resource: string(res), Tenant: string(r.ProjectID), Pos: 1, Matched: 1, Start: t, Last: t, Lines: lines, Count: 1}
 	if len(cp.steps) == 1 {
 		e.complete(ref.pat, o)
 		return true
 	}
 	e.s.Occs[ref.pat][o.Resource] = o
+	if dl := t.Add(cp.window); e.s.NextExpire.IsZero() || dl.Before(e.s.NextExpire) {
+		e.s.NextExpire = dl
+	}
 	return true
 }
 
@@ -538,11 +575,20 @@ func (e *Engine) ruleLine(ri int32, r *Record, t time.Time, seq uint64, byTempla
 	if cr.r.Type == RuleAbsence || (len(cr.tmpls) > 0 && !byTemplate) {
 		return false
 	}
-	if cr.comps != nil && !cr.comps[string(r.Component)] {
-		return false
+	if byTemplate && cr.comps != nil && !cr.comps[string(r.Component)] {
+		return false // (line rules had their component checked by lineMask)
 	}
-	if cr.levels != nil && !cr.levels[string(r.Level)] {
-		return false
+	if len(cr.r.Match.Levels) > 0 {
+		ok := false
+		for _, l := range cr.r.Match.Levels {
+			if string(r.Level) == l {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
 	}
 	if len(cr.keywords) > 0 {
 		found := false
@@ -661,22 +707,23 @@ func (e *Engine) scheduleFire(ri int32, resource, tenant string, start, end time
 
 // observeSource updates the absence rules' per-source interval statistics.
 func (e *Engine) observeSource(r *Record, t time.Time) {
-	for _, cr := range e.rules {
-		if cr.r.Type != RuleAbsence {
-			continue
-		}
+	for _, ri := range e.absence {
+		cr := e.rules[ri]
 		if cr.comps != nil && !cr.comps[string(r.Component)] {
 			continue
 		}
-		key := sourceKey(cr.r, r)
-		if key == "" {
+		if cr.r.Key != "" {
+			e.keyBuf = append(e.keyBuf[:0], fieldOf(r, cr.r.Key)...)
+		} else {
+			e.keyBuf = append(append(append(e.keyBuf[:0], r.Host...), ' '), r.Component...)
+		}
+		if len(e.keyBuf) == 0 {
 			continue
 		}
-		s := e.s.Sources[key]
+		m := e.s.Sources[ri]
+		s := m[string(e.keyBuf)]
 		if s == nil {
-			s = &source{Last: t}
-			e.s.Sources[key] = s
-			s.N = 1
+			m[string(e.keyBuf)] = &source{Last: t, N: 1}
 			continue
 		}
 		gap := t.Sub(s.Last).Seconds()
@@ -692,13 +739,6 @@ func (e *Engine) observeSource(r *Record, t time.Time) {
 		s.M2 += d * (gap - s.Mean)
 		s.Last = t
 	}
-}
-
-func sourceKey(rl *Rule, r *Record) string {
-	if rl.Key != "" {
-		return rl.ID + "\x00" + string(fieldOf(r, rl.Key))
-	}
-	return rl.ID + "\x00" + string(r.Host) + " " + string(r.Component)
 }
 
 // addResidual puts a line left over after patterns, rules and the periodic
@@ -749,15 +789,20 @@ func (e *Engine) advance(t time.Time) {
 // expire times out occurrences, frequency windows and checks silence.
 func (e *Engine) expire(now time.Time, all bool) {
 	var done []*occ
-	for pi, m := range e.s.Occs {
-		w := e.pats[pi].window
-		for _, o := range m {
-			lim := w
-			if all && e.pats[pi].slow > 0 {
-				lim = e.pats[pi].slow
-			}
-			if now.Sub(o.Start) > lim {
-				done = append(done, o)
+	if all || !now.Before(e.s.NextExpire) {
+		e.s.NextExpire = time.Time{}
+		for pi, m := range e.s.Occs {
+			w := e.pats[pi].window
+			for _, o := range m {
+				lim := w
+				if all && e.pats[pi].slow > 0 {
+					lim = e.pats[pi].slow
+				}
+				if now.Sub(o.Start) > lim {
+					done = append(done, o)
+				} else if dl := o.Start.Add(w); e.s.NextExpire.IsZero() || dl.Before(e.s.NextExpire) {
+					e.s.NextExpire = dl
+				}
 			}
 		}
 	}
@@ -774,50 +819,43 @@ func (e *Engine) expire(now time.Time, all bool) {
 			Start: o.Start, End: o.Last, Severity: cp.p.Severity, Similarity: round3(float64(o.Matched) / float64(len(cp.steps))),
 			Compliance: cp.p.Compliance, Lines: slices.Clone(o.Lines), Count: o.Count})
 	}
-	for ri, m := range e.s.Freq {
-		within := e.rules[ri].r.Within.D()
-		for k, fs := range m {
-			if len(fs.Times) == 0 || now.Sub(fs.Times[len(fs.Times)-1]) > within {
-				delete(m, k)
+	if all || !now.Before(e.s.NextPrune) {
+		e.s.NextPrune = now.Add(10 * time.Second)
+		for ri, m := range e.s.Freq {
+			within := e.rules[ri].r.Within.D()
+			for k, fs := range m {
+				if len(fs.Times) == 0 || now.Sub(fs.Times[len(fs.Times)-1]) > within {
+					delete(m, k)
+				}
 			}
 		}
 	}
 	if all {
 		return
 	}
-	var silent []string
-	for k, s := range e.s.Sources {
-		rl := e.ruleByKey(k)
-		if rl == nil || s.Silent || s.N < rl.MinEvents || s.Mean <= 0 {
-			continue
+	for _, ri := range e.absence {
+		rl := e.rules[ri].r
+		var silent []string
+		for k, s := range e.s.Sources[ri] {
+			if s.Silent || s.N < rl.MinEvents || s.Mean <= 0 {
+				continue
+			}
+			sd := math.Sqrt(s.M2 / float64(s.N-1))
+			if sd > 0.5*s.Mean { // not steady: irregular sources are not watched
+				continue
+			}
+			if now.Sub(s.Last).Seconds() > rl.Intervals*s.Mean {
+				silent = append(silent, k)
+			}
 		}
-		sd := math.Sqrt(s.M2 / float64(s.N-1))
-		if sd > 0.5*s.Mean { // not steady: irregular sources are not watched
-			continue
-		}
-		if now.Sub(s.Last).Seconds() > rl.Intervals*s.Mean {
-			silent = append(silent, k)
-		}
-	}
-	slices.Sort(silent)
-	for _, k := range silent {
-		s := e.s.Sources[k]
-		s.Silent = true
-		rl := e.ruleByKey(k)
-		_, res, _ := strings.Cut(k, "\x00")
-		e.emit(Detection{Kind: KindRule, ID: rl.ID, Reason: rl.Type, Resource: res, Start: s.Last, End: now,
-			Severity: rl.Severity, Compliance: rl.Compliance, Count: s.N})
-	}
-}
-
-func (e *Engine) ruleByKey(k string) *Rule {
-	id, _, _ := strings.Cut(k, "\x00")
-	for _, cr := range e.rules {
-		if cr.r.ID == id {
-			return cr.r
+		slices.Sort(silent)
+		for _, k := range silent {
+			s := e.s.Sources[ri][k]
+			s.Silent = true
+			e.emit(Detection{Kind: KindRule, ID: rl.ID, Reason: rl.Type, Resource: k, Start: s.Last, End: now,
+				Severity: rl.Severity, Compliance: rl.Compliance, Count: s.N})
 		}
 	}
-	return nil
 }
 
 func cmpU(a, b uint64) int {

@@ -34,7 +34,7 @@ type Parser struct {
 // an unparseable line as a [FormatUnparsed] record.
 func (p *Parser) Parse(line []byte) (Record, error) {
 	line = trimEOL(line)
-	if len(bytes.TrimSpace(line)) == 0 {
+	if len(line) == 0 || (line[0] == ' ' || line[0] == '\t') && len(bytes.TrimSpace(line)) == 0 {
 		return Record{}, ErrEmpty
 	}
 	var r Record
@@ -136,7 +136,7 @@ func parseOsloBody(r *Record, rest []byte, requireName bool) bool {
 		rest = after
 	}
 	// devstack: optional source path and bare request id before the context.
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 3 && len(rest) > 0 && (rest[0] == '/' || rest[0] == 'r'); i++ {
 		tok, after = nextToken(rest)
 		switch {
 		case len(tok) > 1 && tok[0] == '/' && !bytes.ContainsAny(tok, "[]"):

@@ -227,12 +227,17 @@ func (e *Engine) RestoreState(b []byte) error {
 	if st.Instances == nil {
 		st.Instances = map[string]string{}
 	}
-	if st.Sources == nil {
-		st.Sources = map[string]*source{}
+	if len(st.Sources) != len(e.rules) {
+		return fmt.Errorf("%w: rule count", ErrState)
 	}
-	for _, src := range st.Sources {
-		if src == nil {
-			return fmt.Errorf("%w: source", ErrState)
+	for i, m := range st.Sources {
+		if m == nil {
+			st.Sources[i] = map[string]*source{}
+		}
+		for _, src := range m {
+			if src == nil || src.N < 1 {
+				return fmt.Errorf("%w: source", ErrState)
+			}
 		}
 	}
 	e.miner = m
