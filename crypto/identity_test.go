@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -103,11 +104,20 @@ func TestSecretsRedactInLogs(t *testing.T) {
 	tok := Token{0xAB, 0xCD}
 	key, _ := kr.KeyForPeriod(kr.Schedule().PeriodAt(testNow))
 	m := NewMatcher("t", 0, 0)
+	minter := NewMinter(kr, 10)
+	minter.Mint("t", key.Period(), Descriptor{PatternID: "p", ResourceID: "r"})
+	reg, _, err := Blind(rand.Reader, DirectoryKey{Period: key.Period(), ID: key.ID(), PublicKey: key.pub}, "t", testDescriptors(1))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var buf bytes.Buffer
 	l := slog.New(slog.NewTextHandler(&buf, nil))
-	l.Info("x", "keyring", kr, "identity", id, "token", tok, "key", key, "matcher", m)
+	l.Info("x", "keyring", kr, "identity", id, "token", tok, "key", key, "matcher", m,
+		"minter", minter, "registration", reg, "tag_key", tok.TagKey(), "payload_key", tok.PayloadKey())
 	out := buf.String()
-	for _, secret := range []string{hex.EncodeToString(key.sk.Bytes()), hex.EncodeToString(id.Seed()), "abcd", "171"} {
+	tk, pk := tok.TagKey(), tok.PayloadKey()
+	for _, secret := range []string{hex.EncodeToString(key.sk.Bytes()), hex.EncodeToString(id.Seed()), "abcd", "171",
+		hex.EncodeToString(tk[:4]), hex.EncodeToString(pk[:4]), " " + strconv.Itoa(int(tk[0])) + " "} {
 		if strings.Contains(strings.ToLower(out), secret) {
 			t.Fatalf("log line leaks a secret: %s", out)
 		}

@@ -3,6 +3,7 @@ package crypto
 import (
 	"encoding/binary"
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -141,6 +142,13 @@ type Minter struct {
 	mu     sync.Mutex
 	tweaks map[string]*edwards25519.Scalar // by info || key id
 	tokens map[string]Token                // by info || descriptor encoding
+}
+
+// LogValue reports cache sizes only.
+func (m *Minter) LogValue() slog.Value {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slog.GroupValue(slog.Int("cached_tokens", len(m.tokens)), slog.Int("cached_tenants", len(m.tweaks)))
 }
 
 // maxTweaks bounds the per-(tenant, period) inverse cache.

@@ -45,6 +45,9 @@ type Tag [TagSize]byte
 // recognise tags but not open payloads.
 type TagKey [32]byte
 
+// LogValue redacts the key.
+func (TagKey) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+
 // TagKey derives the tag key of this token.
 func (t *Token) TagKey() TagKey { return TagKey(t.derive(tagKeyLabel)) }
 
@@ -151,6 +154,9 @@ func ParsePayload(b []byte) (Payload, error) {
 
 // PayloadKey is the per-token key that seals payloads.
 type PayloadKey [32]byte
+
+// LogValue redacts the key.
+func (PayloadKey) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 
 // PayloadKey derives the payload key of this token.
 func (t *Token) PayloadKey() PayloadKey { return PayloadKey(t.derive(payloadKeyLabel)) }
