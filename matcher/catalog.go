@@ -105,6 +105,9 @@ type Rule struct {
 	// usual interval.
 	Intervals float64 `json:"intervals,omitempty" yaml:"intervals,omitempty"`
 	MinEvents int     `json:"min_events,omitempty" yaml:"min_events,omitempty"`
+	// MinSpan: an absence rule only watches a source that has logged for
+	// at least this long, so a short burst is not taken for a steady source.
+	MinSpan Duration `json:"min_span,omitempty" yaml:"min_span,omitempty"`
 	// Maintenance windows for schedule rules: "HH:MM-HH:MM" (UTC), optionally
 	// preceded by days, e.g. "Sat,Sun 01:00-05:00".
 	Maintenance []string `json:"maintenance,omitempty" yaml:"maintenance,omitempty"`
@@ -246,7 +249,7 @@ func (c *Catalog) Validate() error {
 				return bad("rule %s: frequency needs match, threshold >= 1 and within > 0", r.ID)
 			}
 		case RuleAbsence:
-			if r.Intervals <= 1 || r.MinEvents < 2 {
+			if r.Intervals <= 1 || r.MinEvents < 2 || r.MinSpan < 0 {
 				return bad("rule %s: absence needs intervals > 1 and min_events >= 2", r.ID)
 			}
 		case RuleSchedule:

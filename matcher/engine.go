@@ -130,6 +130,7 @@ type freqState struct {
 }
 
 type source struct {
+	First  time.Time `json:"first"`
 	Last   time.Time `json:"last"`
 	N      int       `json:"n"`
 	Mean   float64   `json:"mean"` // seconds
@@ -723,7 +724,7 @@ func (e *Engine) observeSource(r *Record, t time.Time) {
 		m := e.s.Sources[ri]
 		s := m[string(e.keyBuf)]
 		if s == nil {
-			m[string(e.keyBuf)] = &source{Last: t, N: 1}
+			m[string(e.keyBuf)] = &source{First: t, Last: t, N: 1}
 			continue
 		}
 		gap := t.Sub(s.Last).Seconds()
@@ -837,7 +838,7 @@ func (e *Engine) expire(now time.Time, all bool) {
 		rl := e.rules[ri].r
 		var silent []string
 		for k, s := range e.s.Sources[ri] {
-			if s.Silent || s.N < rl.MinEvents || s.Mean <= 0 {
+			if s.Silent || s.N < rl.MinEvents || s.Mean <= 0 || s.Last.Sub(s.First) < rl.MinSpan.D() {
 				continue
 			}
 			sd := math.Sqrt(s.M2 / float64(s.N-1))

@@ -14,8 +14,8 @@ import (
 // LearnOptions tune a [Learner]; zero values take the defaults shown.
 type LearnOptions struct {
 	// SegmentGap splits a resource's lines into bursts at a silence this
-	// long (default 30s). A new user request (request id with a project)
-	// also starts a burst.
+	// long (default 30s). A new request from the resource's own tenant
+	// (request id with the tenant's project) also starts a burst.
 	SegmentGap time.Duration
 	// MinSupport is how many bursts a cluster needs to become a pattern (3).
 	MinSupport int
@@ -100,7 +100,10 @@ func (l *Learner) Add(r *Record) {
 	res := string(r.Instance)
 	b := l.open[res]
 	userReq := len(r.ProjectID) > 0 && len(r.RequestID) > 0
-	if b != nil && (t.Sub(b.last) > l.opt.SegmentGap || (userReq && b.req != "" && b.req != string(r.RequestID))) {
+	// A new request from the resource's own tenant starts a new operation;
+	// requests of service users (neutron notifying nova) do not.
+	newOp := userReq && b != nil && b.req != "" && b.req != string(r.RequestID) && (b.tenant == "" || b.tenant == string(r.ProjectID))
+	if b != nil && (t.Sub(b.last) > l.opt.SegmentGap || newOp) {
 		l.done = append(l.done, b)
 		b = nil
 	}

@@ -31,6 +31,7 @@ rules:
     key: component
     intervals: 5
     min_events: 10
+    min_span: 10m
   - id: service.unscheduled
     type: schedule
     severity: 6
@@ -175,6 +176,7 @@ func TestRuleAbsence(t *testing.T) {
 		"keeps logging": steady(40, start, time.Minute, false),
 		"bursty":        append(steady(15, start, time.Minute, true), clock(start.Add(15*time.Minute), 60)...),
 		"too few":       append(steady(5, start, time.Minute, false), clock(start.Add(5*time.Minute), 60)...),
+		"short burst":   append(steady(12, start, 3*time.Second, false), clock(start.Add(time.Minute), 60)...),
 	} {
 		if n := len(ruleHits(runEngine(t, ruleEngine(t, Options{}), ls), "source.silent")); n != 0 {
 			// the clock source itself is steady but never silent

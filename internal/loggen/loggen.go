@@ -98,6 +98,8 @@ type gen struct {
 	hosts    []string
 	pids     map[string]int
 	wrapN    int
+	// The service user and project neutron calls nova with.
+	serviceUser, serviceProject string
 }
 
 // Generate produces a log; the same Config gives the same log.
@@ -122,6 +124,7 @@ func Generate(cfg Config) *Log {
 		g.projects = append(g.projects, g.hex(32))
 		g.users = append(g.users, g.hex(32))
 	}
+	g.serviceUser, g.serviceProject = g.hex(32), g.hex(32)
 	for i := 0; i < cfg.Computes; i++ {
 		g.hosts = append(g.hosts, fmt.Sprintf("cp-%d.slowvm1.tcloud-pg0.utah.cloudlab.us", i+1))
 	}
@@ -363,7 +366,8 @@ func (g *gen) create(v vm, t time.Time, fault string) time.Time {
 	}
 	t = t.Add(spawn)
 	port := g.uuid()
-	g.oslo(t.Add(-ms(1500)), "nova-api", apiHost, "INFO", "nova.api.openstack.compute.server_external_events", c,
+	neutron := ctx{req: g.req(), user: g.serviceUser, project: g.serviceProject}
+	g.oslo(t.Add(-ms(1500)), "nova-api", apiHost, "INFO", "nova.api.openstack.compute.server_external_events", neutron,
 		fmt.Sprintf("Creating event network-vif-plugged:%s for instance %s", port, v.id), "api.vifplugged")
 	ev := g.eventCtx()
 	g.oslo(t, "nova-compute", v.host, "INFO", "nova.compute.manager", ev, in+"VM Started (Lifecycle Event)", "e.started")
