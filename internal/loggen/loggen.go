@@ -380,7 +380,7 @@ func (g *gen) create(v vm, t time.Time, fault string) time.Time {
 	t = t.Add(ms(900 + g.rnd.IntN(600)))
 	g.oslo(t, "nova-compute", v.host, "INFO", "nova.compute.manager", ev, in+"VM Resumed (Lifecycle Event)", "e.resumed")
 	t = t.Add(ms(10))
-	g.oslo(t, "nova-compute", v.host, "INFO", "nova.virt.libvirt.driver", c, in+"Instance spawned successfully.", "c.spawned")
+	g.oslo(t, "nova-compute", v.host, "INFO", "nova.virt.libvirt.driver", ctx{}, in+"Instance spawned successfully.", "c.spawned")
 	g.oslo(t.Add(ms(1)), "nova-compute", v.host, "INFO", "nova.compute.manager", c, in+fmt.Sprintf("Took %.2f seconds to spawn the instance on the hypervisor.", t.Sub(start).Seconds()-1), "c.tookspawn")
 	t = t.Add(ms(200 + g.rnd.IntN(200)))
 	g.oslo(t, "nova-compute", v.host, "INFO", "nova.compute.manager", c, in+fmt.Sprintf("Took %.2f seconds to build instance.", t.Sub(start).Seconds()), "c.tookbuild")
@@ -404,8 +404,7 @@ func (g *gen) delete(v vm, t time.Time) time.Time {
 	start := t
 	g.oslo(t, "nova-compute", v.host, "INFO", "nova.compute.manager", c, in+"Terminating instance", "d.terminating")
 	t = t.Add(ms(400 + g.rnd.IntN(600)))
-	g.oslo(t, "nova-compute", v.host, "INFO", "nova.virt.libvirt.driver", c, in+"Instance destroyed successfully.", "d.destroyed")
-	g.oslo(t.Add(ms(20)), "nova-compute", v.host, "INFO", "nova.compute.manager", g.eventCtx(), in+"VM Stopped (Lifecycle Event)", "e.stopped")
+	g.oslo(t, "nova-compute", v.host, "INFO", "nova.virt.libvirt.driver", ctx{}, in+"Instance destroyed successfully.", "d.destroyed")
 	t = t.Add(ms(100 + g.rnd.IntN(100)))
 	path := "/var/lib/nova/instances/" + v.id + "_del"
 	g.oslo(t, "nova-compute", v.host, "INFO", "nova.virt.libvirt.driver", c, in+"Deleting instance files "+path, "d.deleting")
@@ -416,6 +415,8 @@ func (g *gen) delete(v vm, t time.Time) time.Time {
 	t = t.Add(ms(500 + g.rnd.IntN(700)))
 	g.oslo(t, "nova-compute", v.host, "INFO", "nova.compute.manager", c, in+fmt.Sprintf("Took %.2f seconds to deallocate network for instance.", 0.5+g.rnd.Float64()), "d.tookdealloc")
 	g.truth = append(g.truth, Truth{Kind: "pattern", ID: "vm.delete", Resource: v.id, Tenant: v.project, Start: start, End: t})
+	// The hypervisor's stop event reaches nova-compute seconds later, as in real logs.
+	g.oslo(t.Add(secs(8+g.rnd.Float64()*7)), "nova-compute", v.host, "INFO", "nova.compute.manager", ctx{}, in+"VM Stopped (Lifecycle Event)", "e.stopped")
 	return t
 }
 
