@@ -227,15 +227,34 @@ func TestMatcherFindsOwnEntries(t *testing.T) {
 	if next, _ := m.Next("A"); next != 9 {
 		t.Fatalf("next for A = %d", next)
 	}
+	// An unsubscribed token no longer matches; the others still do.
+	if !m.Unsubscribe("B") || m.Unsubscribe("B") {
+		t.Fatal("Unsubscribe does not report what it knew")
+	}
+	es2 := []Entry{}
+	for _, tc := range []struct {
+		tok *Token
+		c   uint64
+	}{{&toks[1], 3}, {&toks[0], 9}} {
+		e, err := NewEntry(tc.tok, tenant, epoch, tc.c, Payload{Start: testNow, End: testNow, Count: uint32(tc.c)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		es2 = append(es2, e)
+	}
+	bu, _ := kr.SealBatch(b.Next(epoch, testNow), es2, 0)
+	if got, err := m.Match(bu); err != nil || len(got) != 1 || got[0].SubscriptionID != "A" {
+		t.Fatalf("after unsubscribe: %v %v", got, err)
+	}
 	// A restarted tenant resumes from the persisted counters.
 	m2 := NewMatcher(tenant, m.Epoch(), 0)
 	nA, _ := m.Next("A")
 	m2.Subscribe("A", &toks[0], nA)
 	es = nil
-	add(&toks[0], 9)
+	add(&toks[0], nA)
 	b2, _ := kr.SealBatch(b.Next(epoch, testNow), es, 8)
 	got, err = m2.Match(b2)
-	if err != nil || len(got) != 1 || got[0].Counter != 9 {
+	if err != nil || len(got) != 1 || got[0].Counter != nA {
 		t.Fatalf("resume: %v %v", got, err)
 	}
 	// The next epoch restarts counters; tags of the old epoch no longer match.
@@ -257,6 +276,9 @@ func TestMatcherFindsOwnEntries(t *testing.T) {
 	}
 	if _, err := m3.Match(b); !errors.Is(err, ErrEpoch) {
 		t.Fatalf("earlier epoch: %v", err)
+	}
+	if err := m.Advance(epoch + 5); err != nil || len(m.table) != 19*int(m.window) {
+		t.Fatalf("advance after unsubscribe: %v, %d tags", err, len(m.table))
 	}
 }
 

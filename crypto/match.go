@@ -87,6 +87,20 @@ func (m *Matcher) Subscribe(id string, tok *Token, next uint64) error {
 	return nil
 }
 
+// Unsubscribe forgets a subscription (for example a token of a key period
+// that has ended). It reports whether the id was known.
+func (m *Matcher) Unsubscribe(id string) bool {
+	i, ok := m.ids[id]
+	if !ok {
+		return false
+	}
+	s := m.subs[i]
+	m.drop(i, s.next, s.next+m.window)
+	delete(m.ids, id)
+	m.subs[i] = nil
+	return true
+}
+
 // fill adds tags for counters [from, next+window) of subscription i.
 func (m *Matcher) fill(i int32, from uint64) {
 	s := m.subs[i]
@@ -114,6 +128,9 @@ func (m *Matcher) Advance(epoch uint64) error {
 	m.epoch = epoch
 	clear(m.table)
 	for i, s := range m.subs {
+		if s == nil {
+			continue
+		}
 		s.next = 0
 		m.fill(int32(i), 0)
 	}

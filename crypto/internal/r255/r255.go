@@ -22,6 +22,9 @@ import (
 // not the canonical encoding of a ristretto255 element.
 var ErrEncoding = errors.New("r255: invalid element encoding")
 
+// ErrLength is returned by [ExpandMessageXMD] for an output length it cannot produce.
+var ErrLength = errors.New("r255: invalid expand length")
+
 // ErrDST is returned when a domain separation tag is empty or longer than 255 bytes.
 var ErrDST = errors.New("r255: invalid domain separation tag")
 
@@ -281,7 +284,7 @@ func ExpandMessageXMD(out []byte, msg, dst []byte) error {
 	}
 	ell := (len(out) + bLen - 1) / bLen
 	if ell > 255 || len(out) > 0xffff || len(out) == 0 {
-		return errors.New("r255: invalid expand length")
+		return ErrLength
 	}
 	h := sha512.New()
 	var zpad [rLen]byte
