@@ -77,6 +77,11 @@ func TestLearnCreationPatternAndFindIt(t *testing.T) {
 	if len(create.Elements) < 12 || create.Support < 25 {
 		t.Fatalf("creation pattern too thin: %d elements, support %d", len(create.Elements), create.Support)
 	}
+	for _, el := range create.Elements {
+		if strings.Contains(el.Template, "GET") {
+			t.Fatalf("API polling taken into the creation pattern: %q", el.Template)
+		}
+	}
 	// The whole creation is one burst, although neutron's notification
 	// in its middle comes with another (service) user's request.
 	if last := create.Elements[len(create.Elements)-1].Template; last != "[instance: <UUID>] Took <NUM> seconds to build instance." {

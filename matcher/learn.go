@@ -30,11 +30,18 @@ type LearnOptions struct {
 type Learner struct {
 	opt   LearnOptions
 	miner *Miner
-	open  map[string]*burst
-	done  []*burst
+	res   map[string][]resEvent
+	order []string // resources in order of first appearance
+	strs  map[string]string
 	stats map[int32]*tstat
 	first time.Time
 	last  time.Time
+}
+
+type resEvent struct {
+	t            time.Time
+	tmpl         int32
+	req, project string
 }
 
 type burst struct {
@@ -42,6 +49,7 @@ type burst struct {
 	req              string
 	start, last      time.Time
 	tmpls            []int32
+	times            []time.Time
 }
 
 type tstat struct {
@@ -67,7 +75,7 @@ func NewLearner(opt LearnOptions) *Learner {
 	if opt.Window <= 0 {
 		opt.Window = 5 * time.Second
 	}
-	return &Learner{opt: opt, miner: NewMiner(), open: map[string]*burst{}, stats: map[int32]*tstat{}}
+	return &Learner{opt: opt, miner: NewMiner(), res: map[string][]resEvent{}, strs: map[string]string{}, stats: map[int32]*tstat{}}
 }
 
 // Add feeds one record of normal logs, in time order.
@@ -98,27 +106,62 @@ func (l *Learner) Add(r *Record) {
 	}
 	st.inRes++
 	res := string(r.Instance)
-	b := l.open[res]
-	userReq := len(r.ProjectID) > 0 && len(r.RequestID) > 0
-	// A new request from the resource's own tenant starts a new operation;
-	// requests of service users (neutron notifying nova) do not.
-	newOp := userReq && b != nil && b.req != "" && b.req != string(r.RequestID) && (b.tenant == "" || b.tenant == string(r.ProjectID))
-	if b != nil && (t.Sub(b.last) > l.opt.SegmentGap || newOp) {
-		l.done = append(l.done, b)
-		b = nil
+	evs, ok := l.res[res]
+	if !ok {
+		l.order = append(l.order, res)
 	}
-	if b == nil {
-		b = &burst{resource: res, start: t}
-		l.open[res] = b
+	l.res[res] = append(evs, resEvent{t: t, tmpl: idx, req: l.intern(r.RequestID), project: l.intern(r.ProjectID)})
+}
+
+func (l *Learner) intern(b []byte) string {
+	if len(b) == 0 {
+		return ""
 	}
-	if userReq && b.req == "" {
-		b.req = string(r.RequestID)
+	if s, ok := l.strs[string(b)]; ok {
+		return s
 	}
-	if b.tenant == "" && len(r.ProjectID) > 0 {
-		b.tenant = string(r.ProjectID)
+	s := string(b)
+	l.strs[s] = s
+	return s
+}
+
+// segment splits each resource's lines (background templates left out)
+// into bursts: at a silence of SegmentGap, or at a new request from the
+// resource's own tenant; requests of service users (neutron notifying nova)
+// do not start a burst.
+func (l *Learner) segment(skip map[string]bool) []*burst {
+	var out []*burst
+	for _, res := range l.order {
+		var b *burst
+		for _, ev := range l.res[res] {
+			if skip[l.miner.Template(ev.tmpl).Text] {
+				continue
+			}
+			userReq := ev.project != "" && ev.req != ""
+			newOp := userReq && b != nil && b.req != "" && b.req != ev.req && (b.tenant == "" || b.tenant == ev.project)
+			if b != nil && (ev.t.Sub(b.last) > l.opt.SegmentGap || newOp) {
+				out = append(out, b)
+				b = nil
+			}
+			if b == nil {
+				b = &burst{resource: res, start: ev.t}
+			}
+			if userReq && b.req == "" {
+				b.req = ev.req
+			}
+			if b.tenant == "" && ev.project != "" {
+				b.tenant = ev.project
+			}
+			b.last = ev.t
+			b.tmpls = append(b.tmpls, ev.tmpl)
+			b.times = append(b.times, ev.t)
+		}
+		if b != nil {
+			out = append(out, b)
+		}
 	}
-	b.last = t
-	b.tmpls = append(b.tmpls, idx)
+	slices.SortStableFunc(out, func(a, b *burst) int { return a.start.Compare(b.start) })
+	return out
 }
 
 // Miner returns the learner's template miner.
@@ -132,77 +175,11 @@ type rle struct {
 // Catalog proposes a catalogue: patterns with generated ids ("p-" and a
 // hash of their elements) for an operator to name, edit and publish.
 func (l *Learner) Catalog() *Catalog {
-	bursts := append(slices.Clone(l.done), l.sortedOpen()...)
-	// Encode each burst as the run-length sequence of its templates.
-	type group struct {
-		key   string
-		seq   []rle
-		durs  []time.Duration
-		n     int
-		first int
-	}
-	groups := map[string]*group{}
-	var order []*group
-	for i, b := range bursts {
-		seq := l.encode(b.tmpls)
-		k := seqKey(seq)
-		g := groups[k]
-		if g == nil {
-			g = &group{key: k, seq: seq, first: i}
-			groups[k] = g
-			order = append(order, g)
-		}
-		g.n++
-		g.durs = append(g.durs, b.last.Sub(b.start))
-	}
-	// Cluster: most frequent sequences first; a sequence joins the first
-	// cluster whose representative it resembles.
-	sort.SliceStable(order, func(i, j int) bool { return order[i].n > order[j].n })
-	type cluster struct {
-		rep  []rle
-		n    int
-		durs []time.Duration
-	}
-	var clusters []*cluster
-	for _, g := range order {
-		var best *cluster
-		for _, c := range clusters {
-			if seqSimilarity(c.rep, g.seq) >= l.opt.Similarity {
-				best = c
-				break
-			}
-		}
-		if best == nil {
-			best = &cluster{rep: g.seq}
-			clusters = append(clusters, best)
-		}
-		best.n += g.n
-		best.durs = append(best.durs, g.durs...)
-	}
-	cat := &Catalog{Version: CatalogVersion, Window: Duration(l.opt.Window)}
-	inPattern := map[string]bool{}
-	for _, c := range clusters {
-		if c.n < l.opt.MinSupport {
-			continue
-		}
-		slices.Sort(c.durs)
-		med := c.durs[len(c.durs)/2]
-		mx := c.durs[len(c.durs)-1]
-		slow := max(3*med, mx+mx/2, 10*time.Second)
-		p := Pattern{Resource: "instance", Tenant: "project", Typical: Duration(med.Round(time.Millisecond)),
-			SlowAfter: Duration(slow.Round(time.Second)), Window: Duration((4 * slow).Round(time.Second)), Threshold: 0.8,
-			Severity: 3, Support: c.n}
-		h := fnv.New64a()
-		for _, e := range c.rep {
-			p.Elements = append(p.Elements, Element{Template: e.tmpl, Count: e.count})
-			fmt.Fprintf(h, "%s\x00%d\x00", e.tmpl, e.count)
-			inPattern[e.tmpl] = true
-		}
-		p.ID = "p-" + hex.EncodeToString(h.Sum(nil)[:4])
-		p.Name = "learned: " + c.rep[0].tmpl
-		cat.Patterns = append(cat.Patterns, p)
-	}
-	// Periodic background: templates, not part of a pattern, whose gaps are regular.
+	var background []Background
+	// The background first: templates mostly without a resource that log
+	// periodically (regular gaps) or steadily (frequent, over most of the
+	// span). They are left out of the bursts, so that API polling
+	// interleaved with a lifecycle does not vary its sequence.
 	idxs := make([]int32, 0, len(l.stats))
 	for i := range l.stats {
 		idxs = append(idxs, i)
@@ -213,7 +190,7 @@ func (l *Learner) Catalog() *Catalog {
 	for _, i := range idxs {
 		st := l.stats[i]
 		t := l.miner.Template(i)
-		if inPattern[t.Text] || seen[t.Text] || st.n < 5 || st.inRes*2 > st.n {
+		if seen[t.Text] || st.n < 5 || st.inRes*2 > st.n {
 			continue
 		}
 		period, ok := regularPeriod(st.gaps)
@@ -230,24 +207,97 @@ func (l *Learner) Catalog() *Catalog {
 		if span > 0 {
 			rate = float64(st.n) / span * l.opt.Window.Seconds()
 		}
-		cat.Background = append(cat.Background, Background{Template: t.Text, Component: st.comp,
+		background = append(background, Background{Template: t.Text, Component: st.comp,
 			Period: Duration(time.Duration(period * float64(time.Second)).Round(time.Millisecond)), Rate: round3(rate)})
 	}
-	return cat
-}
-
-func (l *Learner) sortedOpen() []*burst {
-	var bs []*burst
-	for _, b := range l.open {
-		bs = append(bs, b)
+	bursts := l.segment(seen)
+	// Encode each burst as the run-length sequence of its templates.
+	type group struct {
+		key    string
+		seq    []rle
+		bursts []*burst
+		n      int
+		first  int
 	}
-	slices.SortFunc(bs, func(a, b *burst) int {
-		if c := a.start.Compare(b.start); c != 0 {
-			return c
+	groups := map[string]*group{}
+	var order []*group
+	for i, b := range bursts {
+		seq := l.encode(b.tmpls)
+		if len(seq) == 0 {
+			continue
 		}
-		return strings.Compare(a.resource, b.resource)
-	})
-	return bs
+		k := seqKey(seq)
+		g := groups[k]
+		if g == nil {
+			g = &group{key: k, seq: seq, first: i}
+			groups[k] = g
+			order = append(order, g)
+		}
+		g.n++
+		g.bursts = append(g.bursts, b)
+	}
+	// Cluster: most frequent sequences first; a sequence joins the first
+	// cluster whose representative it resembles.
+	sort.SliceStable(order, func(i, j int) bool { return order[i].n > order[j].n })
+	type cluster struct {
+		rep    []rle
+		n      int
+		bursts []*burst
+		durs   []time.Duration
+	}
+	var clusters []*cluster
+	for _, g := range order {
+		var best *cluster
+		for _, c := range clusters {
+			if seqSimilarity(c.rep, g.seq) >= l.opt.Similarity {
+				best = c
+				break
+			}
+		}
+		if best == nil {
+			best = &cluster{rep: g.seq}
+			clusters = append(clusters, best)
+		}
+		best.n += g.n
+		best.bursts = append(best.bursts, g.bursts...)
+	}
+	// A burst's duration runs to the line of the pattern's last element
+	// (lines of a later operation that joined the burst do not count).
+	for _, c := range clusters {
+		last := c.rep[len(c.rep)-1].tmpl
+		for _, b := range c.bursts {
+			end := b.last
+			for i := len(b.tmpls) - 1; i >= 0; i-- {
+				if l.miner.Template(b.tmpls[i]).Text == last {
+					end = b.times[i]
+					break
+				}
+			}
+			c.durs = append(c.durs, end.Sub(b.start))
+		}
+	}
+	cat := &Catalog{Version: CatalogVersion, Window: Duration(l.opt.Window), Background: background}
+	for _, c := range clusters {
+		if c.n < l.opt.MinSupport {
+			continue
+		}
+		slices.Sort(c.durs)
+		med := c.durs[len(c.durs)/2]
+		p95 := c.durs[(len(c.durs)*95)/100]
+		slow := max(3*med, p95+p95/2, 10*time.Second)
+		p := Pattern{Resource: "instance", Tenant: "project", Typical: Duration(med.Round(time.Millisecond)),
+			SlowAfter: Duration(slow.Round(time.Second)), Window: Duration((4 * slow).Round(time.Second)), Threshold: 0.8,
+			Severity: 3, Support: c.n}
+		h := fnv.New64a()
+		for _, e := range c.rep {
+			p.Elements = append(p.Elements, Element{Template: e.tmpl, Count: e.count})
+			fmt.Fprintf(h, "%s\x00%d\x00", e.tmpl, e.count)
+		}
+		p.ID = "p-" + hex.EncodeToString(h.Sum(nil)[:4])
+		p.Name = "learned: " + c.rep[0].tmpl
+		cat.Patterns = append(cat.Patterns, p)
+	}
+	return cat
 }
 
 func (l *Learner) encode(ts []int32) []rle {

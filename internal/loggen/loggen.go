@@ -342,6 +342,12 @@ func (g *gen) create(v vm, t time.Time, fault string) time.Time {
 	api := ctx{req: c.req, user: v.user, project: v.project}
 	g.oslo(t, "nova-api", apiHost, "INFO", "nova.osapi_compute.wsgi.server", api,
 		fmt.Sprintf(`10.11.10.1 "POST /v2/%s/servers HTTP/1.1" status: 202 len: 733 time: %.7f`, v.project, 0.4+g.rnd.Float64()*0.5), "api.post")
+	// The client polls the new server while it builds, as real clients do.
+	for k, n := 0, g.rnd.IntN(5); k < n; k++ {
+		pc := g.userCtx(v)
+		g.oslo(t.Add(secs(1+g.rnd.Float64()*10)), "nova-api", apiHost, "INFO", "nova.osapi_compute.wsgi.server", pc,
+			fmt.Sprintf(`10.11.10.1 "GET /v2/%s/servers/%s HTTP/1.1" status: 200 len: %d time: %.7f`, v.project, v.id, 1700+g.rnd.IntN(200), 0.1+g.rnd.Float64()*0.2), "api.get")
+	}
 	t = t.Add(ms(800 + g.rnd.IntN(600)))
 	start = t
 	used := g.rnd.IntN(5)
