@@ -361,3 +361,42 @@ func TestEvaluateRejects(t *testing.T) {
 		t.Errorf("nil randomness: got %v", err)
 	}
 }
+
+// Minting, evaluation, directory and rotation run concurrently (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	kr := newTestKeyring(t)
+	m := NewMinter(kr, 8)
+	period := kr.Schedule().PeriodAt(testNow)
+	ds := testDescriptors(16)
+	want := make([]Token, len(ds))
+	for i, d := range ds {
+		want[i], _ = NewMinter(kr, 0).Mint("tenant-a", period, d)
+	}
+	done := make(chan error, 4)
+	for g := 0; g < 3; g++ {
+		go func() {
+			for round := 0; round < 4; round++ {
+				for i, d := range ds {
+					tok, err := m.Mint("tenant-a", period, d)
+					if err != nil || !tok.Equal(&want[i]) {
+						done <- errors.New("concurrent mint differs")
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	go func() {
+		for i := 0; i < 20; i++ {
+			kr.Rotate(rand.Reader, testNow)
+			kr.Directory(testNow)
+		}
+		done <- nil
+	}()
+	for i := 0; i < 4; i++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
