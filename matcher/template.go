@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -20,6 +21,14 @@ const (
 // DefaultMergeValues is how many distinct words a position must take, in
 // lines otherwise alike, before it becomes a placeholder.
 const DefaultMergeValues = 8
+
+// DefaultMaxTemplates bounds the templates a miner keeps; beyond it, lines of
+// a new shape share one catch-all template per token count.
+const DefaultMaxTemplates = 100000
+
+// maxSkeletons bounds the skeleton index (skeletons beyond it take the
+// slower path that scans the templates of the same length).
+const maxSkeletons = 1 << 20
 
 const maxTokens = 256
 
@@ -71,6 +80,8 @@ type maskGroup struct {
 type Miner struct {
 	// MergeValues overrides [DefaultMergeValues] when positive.
 	MergeValues int
+	// MaxTemplates overrides [DefaultMaxTemplates] when positive.
+	MaxTemplates int
 
 	tmpls  []*mtemplate
 	bySkel map[uint64]int32
@@ -244,6 +255,13 @@ func (m *Miner) slowAdd(msg []byte, h uint64) int32 {
 			return i
 		}
 	}
+	maxT := m.MaxTemplates
+	if maxT <= 0 {
+		maxT = DefaultMaxTemplates
+	}
+	if len(m.tmpls) >= maxT {
+		return m.overflow(n)
+	}
 	t := m.newTemplate(msg)
 	idx := int32(len(m.tmpls))
 	m.tmpls = append(m.tmpls, t)
@@ -302,9 +320,32 @@ func (m *Miner) mergeInto(root, other int32) {
 	o.alias = root
 }
 
+// overflow returns the catch-all template of n tokens, all placeholders,
+// creating it (beyond the limit: one per token count) when needed.
+func (m *Miner) overflow(n int) int32 {
+	for _, i := range m.byLen[n] {
+		if t := m.tmpls[i]; t.alias < 0 && t.nconst == 0 && len(t.toks) > 0 && t.toks[0].wild {
+			t.count++
+			return i
+		}
+	}
+	t := &mtemplate{alias: -1, count: 1, toks: make([]mtoken, n)}
+	for i := range t.toks {
+		t.toks[i] = mtoken{text: phAny, isVar: true, wild: true, typ: phAny}
+	}
+	t.id = fmt.Sprintf("ffff%012x", n)
+	idx := int32(len(m.tmpls))
+	m.tmpls = append(m.tmpls, t)
+	m.byLen[n] = append(m.byLen[n], idx)
+	return idx
+}
+
 // register maps a skeleton hash to a template, keeping the first mapping if
 // two skeletons collide (the colliding one is then found by slowAdd).
 func (m *Miner) register(h uint64, idx int32) {
+	if len(m.bySkel) >= maxSkeletons {
+		return
+	}
 	if _, ok := m.bySkel[h]; !ok {
 		m.bySkel[h] = idx
 	}

@@ -151,3 +151,24 @@ func TestGlobToken(t *testing.T) {
 		}
 	}
 }
+
+func TestMinerBoundedTemplates(t *testing.T) {
+	m := NewMiner()
+	m.MaxTemplates = 10
+	// Two varying word positions never reach the merge threshold alone.
+	for i := 0; i < 200; i++ {
+		m.Add([]byte(fmt.Sprintf("user %s logged in from %s", strings.Repeat("a", i%50+1), strings.Repeat("b", i/50+1))))
+	}
+	if n := m.Len(); n > 11 {
+		t.Fatalf("%d templates, want at most the limit and one catch-all", n)
+	}
+	last := m.Template(m.Add([]byte("user zz logged in from yy")))
+	if last.Text != "<*> <*> <*> <*> <*> <*>" {
+		t.Fatalf("catch-all template %q", last.Text)
+	}
+	// A known shape still finds its own template (the first word position
+	// took eight values with "b" and became a placeholder).
+	if got := m.Template(m.Add([]byte("user a logged in from b"))).Text; got != "user <*> logged in from b" {
+		t.Fatalf("known line mapped to %q", got)
+	}
+}
