@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -78,8 +79,9 @@ func NewLearner(opt LearnOptions) *Learner {
 	return &Learner{opt: opt, miner: NewMiner(), res: map[string][]resEvent{}, strs: map[string]string{}, stats: map[int32]*tstat{}}
 }
 
-// Add feeds one record of normal logs, in time order.
-func (l *Learner) Add(r *Record) {
+// Add feeds one record of normal logs, in time order, and returns the index
+// of its template in [Learner.Miner].
+func (l *Learner) Add(r *Record) int32 {
 	idx := l.miner.Add(r.Message)
 	t := r.Time
 	if l.first.IsZero() || t.Before(l.first) {
@@ -102,7 +104,7 @@ func (l *Learner) Add(r *Record) {
 	st.n++
 	st.last = t
 	if len(r.Instance) == 0 {
-		return
+		return idx
 	}
 	st.inRes++
 	res := string(r.Instance)
@@ -111,6 +113,7 @@ func (l *Learner) Add(r *Record) {
 		l.order = append(l.order, res)
 	}
 	l.res[res] = append(evs, resEvent{t: t, tmpl: idx, req: l.intern(r.RequestID), project: l.intern(r.ProjectID)})
+	return idx
 }
 
 func (l *Learner) intern(b []byte) string {
@@ -448,4 +451,37 @@ func csvField(s string) string {
 		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 	}
 	return s
+}
+
+type profileJSON struct {
+	Window  string       `json:"window"`
+	Windows []time.Time  `json:"windows"`
+	Rows    []profileRow `json:"rows"`
+}
+
+type profileRow struct {
+	Key    string `json:"key"`
+	Counts []int  `json:"counts"`
+}
+
+// MarshalJSON writes the matrix as {"window", "windows": [start times],
+// "rows": [{"key", "counts"}]}, rows sorted by key.
+func (p *Profile) MarshalJSON() ([]byte, error) {
+	out := profileJSON{Window: p.Window.String(), Windows: []time.Time{}, Rows: []profileRow{}}
+	if !p.start.IsZero() {
+		for w := 0; w <= p.maxW; w++ {
+			out.Windows = append(out.Windows, p.start.Add(time.Duration(w)*p.Window).UTC())
+		}
+	}
+	names := slices.Clone(p.names)
+	slices.Sort(names)
+	for _, n := range names {
+		k := p.keys[n]
+		row := profileRow{Key: n, Counts: make([]int, len(out.Windows))}
+		for w := range row.Counts {
+			row.Counts[w] = p.counts[w][k]
+		}
+		out.Rows = append(out.Rows, row)
+	}
+	return json.Marshal(out)
 }

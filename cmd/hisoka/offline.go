@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hisoka-project/hisoka/internal/loggen"
@@ -132,10 +133,14 @@ func runLearn(_ context.Context, e *env, args []string) error {
 	fs := newFlags(e, "learn", "[-yaml] [-profile FILE] [-ref TIME] [FILE...]")
 	ref := refFlag(fs)
 	asYAML := fs.Bool("yaml", false, "write the catalogue as YAML instead of one line of JSON")
-	profile := fs.String("profile", "", "also write the per-component 5s window profile (CSV) to this file")
+	profile := fs.String("profile", "", "also write the 5s window profile to this file (CSV, or JSON if the name ends in .json)")
+	profileBy := fs.String("profile-by", "component", "profile rows: component or template")
 	minSupport := fs.Int("min-support", 3, "bursts a cluster needs to become a pattern")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *profileBy != "component" && *profileBy != "template" {
+		return fmt.Errorf("%w: -profile-by must be component or template", errUsage)
 	}
 	p, err := newParser(*ref)
 	if err != nil {
@@ -143,13 +148,25 @@ func runLearn(_ context.Context, e *env, args []string) error {
 	}
 	l := matcher.NewLearner(matcher.LearnOptions{MinSupport: *minSupport})
 	prof := matcher.NewProfile(0)
+	type point struct {
+		tmpl int32
+		t    time.Time
+	}
+	var points []point
 	err = eachLine(e, fs.Args(), func(line []byte) error {
 		r, ok := p.ParseOrRaw(line)
 		if !ok {
 			return nil
 		}
-		l.Add(&r)
-		prof.Add(string(r.Component), r.Time)
+		idx := l.Add(&r)
+		if *profile != "" {
+			if *profileBy == "component" {
+				prof.Add(string(r.Component), r.Time)
+			} else {
+				// A template is final only once the whole input is mined.
+				points = append(points, point{tmpl: idx, t: r.Time})
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -167,7 +184,19 @@ func runLearn(_ context.Context, e *env, args []string) error {
 		return err
 	}
 	if *profile != "" {
-		if err := os.WriteFile(*profile, []byte(prof.CSV()), 0o644); err != nil {
+		for _, pt := range points {
+			t := l.Miner().Template(pt.tmpl)
+			prof.Add(t.ID+" "+t.Text, pt.t)
+		}
+		var data []byte
+		if strings.HasSuffix(*profile, ".json") {
+			if data, err = json.Marshal(prof); err != nil {
+				return err
+			}
+		} else {
+			data = []byte(prof.CSV())
+		}
+		if err := os.WriteFile(*profile, data, 0o644); err != nil {
 			return err
 		}
 	}

@@ -89,6 +89,19 @@ func TestLearn(t *testing.T) {
 	if _, err := matcher.ParseCatalog([]byte(out)); err != nil {
 		t.Fatalf("learned catalogue does not parse: %v", err)
 	}
+	dir := t.TempDir()
+	for _, tc := range []struct{ file, by, want string }{
+		{"p.csv", "component", "nova.compute.resource_tracker,"},
+		{"p.json", "template", `"key":"`},
+	} {
+		if _, _, err := runForTest(t, "", "learn", "-profile", filepath.Join(dir, tc.file), "-profile-by", tc.by, normalLog); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, tc.file))
+		if err != nil || !strings.Contains(string(b), tc.want) {
+			t.Errorf("profile %s by %s: %v, missing %q", tc.file, tc.by, err, tc.want)
+		}
+	}
 	y, _, err := runForTest(t, "", "learn", "-yaml", normalLog)
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +138,7 @@ func TestOfflineErrors(t *testing.T) {
 		{[]string{"templates", "testdata/nope.log"}, false},                     // missing input
 		{[]string{"templates", "-ref", "yesterday", faultsLog}, true},           // bad reference time
 		{[]string{"learn", "-no-such-flag"}, true},
+		{[]string{"learn", "-profile-by", "colour", normalLog}, true},
 		{[]string{"generate", "extra"}, true},
 	}
 	for _, tc := range tests {
