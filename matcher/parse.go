@@ -46,13 +46,13 @@ func (p *Parser) Parse(line []byte) (Record, error) {
 	case isMonth(line):
 		ok = p.parse3164(&r, line, line)
 	default:
-		ok = p.parseTimed(&r, line, true)
+		ok = p.parseTimed(&r, line)
 		if !ok {
 			// A file-name prefix: "nova-api.log.1.2017-05-16_13:53:08 2017-...".
 			if sp := bytes.IndexByte(line, ' '); sp > 0 && sp+1 < len(line) {
 				var r2 Record
 				r2.Line = line
-				if p.parseTimed(&r2, line[sp+1:], false) && r2.Format == FormatOslo {
+				if p.parseTimed(&r2, line[sp+1:]) && r2.Format == FormatOslo {
 					r2.Source = line[:sp]
 					r, ok = r2, true
 				}
@@ -97,9 +97,8 @@ func (p *Parser) loc() *time.Location {
 
 // parseTimed parses "TIME [PID] [LEVEL] name [path] [req-id] [[context]] message",
 // which covers oslo.log default and devstack formats and the generic
-// "time component message" fallback. top is false when called on the part
-// after a file-name prefix.
-func (p *Parser) parseTimed(r *Record, b []byte, top bool) bool {
+// "time component message" fallback.
+func (p *Parser) parseTimed(r *Record, b []byte) bool {
 	t, n, ok := parseISO(b, p.loc())
 	if !ok {
 		return false

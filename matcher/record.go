@@ -62,8 +62,6 @@ func (r Record) Clone() Record {
 		if b == nil {
 			return nil
 		}
-		// Fields are subslices of Line except for wrapped parts, which are
-		// still inside it; copy independently to stay simple and safe.
 		return append([]byte(nil), b...)
 	}
 	c := r
