@@ -42,6 +42,7 @@ type Engine struct {
 
 	s       engineState
 	out     []Detection
+	lastT   int32
 	keyBuf  []byte
 	absence []int32 // absence rules
 	// compMask caches, per component, which line rules its component
@@ -262,6 +263,10 @@ func set(ss []string) map[string]bool {
 // Miner returns the engine's template miner (for template ids and text).
 func (e *Engine) Miner() *Miner { return e.miner }
 
+// LastTemplate returns the template of the record last processed, for a
+// caller that indexes lines by template id.
+func (e *Engine) LastTemplate() Template { return e.miner.Template(e.lastT) }
+
 // Stats returns the counters.
 func (e *Engine) Stats() Stats {
 	s := e.s.Stats
@@ -331,6 +336,7 @@ func (e *Engine) Process(r *Record) []Detection {
 		t = e.s.Now
 	}
 	idx := e.miner.Add(r.Message)
+	e.lastT = idx
 	m := e.meta(idx)
 	if len(r.Instance) > 0 && len(r.ProjectID) > 0 {
 		if p, ok := e.s.Instances[string(r.Instance)]; !ok || p != string(r.ProjectID) {

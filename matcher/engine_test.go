@@ -227,6 +227,9 @@ func TestResidualAnomalies(t *testing.T) {
 	if b := ds[1]; b.Kind != KindAnomaly || b.Count != 1 || b.Lines[0] != 4 {
 		t.Errorf("unparsed line not kept as an anomaly: %+v", b)
 	}
+	if tm := e.LastTemplate(); tm.Text != "Updating volume status" || tm.Count != 2 {
+		t.Errorf("last template %+v", tm)
+	}
 	if st := e.Stats(); st.Unparsed != 1 || st.Periodic != 2 || st.Residual != 3 {
 		t.Errorf("stats %+v", st)
 	}
