@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -164,24 +165,31 @@ func (m *Miner) tokenize(msg []byte) uint64 {
 				isVar = false
 			} else {
 				sp.isVar, sp.vs, sp.ve = true, int32(vs), int32(ve)
-				for _, c := range msg[s:vs] {
-					h = (h ^ uint64(c)) * fnvPrim
-				}
+				h = hashBytes(h, msg[s:vs])
 				h = (h ^ 0x01) * fnvPrim
-				for _, c := range msg[ve:i] {
-					h = (h ^ uint64(c)) * fnvPrim
-				}
+				h = hashBytes(h, msg[ve:i])
 			}
 		}
 		if !isVar {
-			for _, c := range msg[s:i] {
-				h = (h ^ uint64(c)) * fnvPrim
-			}
+			h = hashBytes(h, msg[s:i])
 		}
 		h = (h ^ 0x20) * fnvPrim
 		m.spans = append(m.spans, sp)
 	}
 	return h ^ uint64(len(m.spans))<<56
+}
+
+// hashBytes mixes b into h eight bytes at a time.
+func hashBytes(h uint64, b []byte) uint64 {
+	for len(b) >= 8 {
+		h = (h ^ binary.LittleEndian.Uint64(b)) * fnvPrim
+		h ^= h >> 29
+		b = b[8:]
+	}
+	for _, c := range b {
+		h = (h ^ uint64(c)) * fnvPrim
+	}
+	return h
 }
 
 func isAffix(c byte) bool {
