@@ -177,10 +177,17 @@ func ParseCatalog(b []byte) (*Catalog, error) {
 	return &c, nil
 }
 
-// MarshalYAML-free helpers: JSON and YAML encodings of a catalogue.
-
-// JSON returns the catalogue as one line of JSON.
-func (c *Catalog) JSON() ([]byte, error) { return json.Marshal(c) }
+// JSON returns the catalogue as one line of JSON (ending in a newline),
+// with templates' < and > left unescaped.
+func (c *Catalog) JSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
 
 // YAML returns the catalogue as YAML.
 func (c *Catalog) YAML() ([]byte, error) {

@@ -120,6 +120,7 @@ func runTemplates(_ context.Context, e *env, args []string) error {
 	// placeholder) carry their final template.
 	w := bufio.NewWriter(e.stdout)
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	for i, r := range recs {
 		t := m.Template(r.idx)
 		if err := enc.Encode(templateLine{Line: i + 1, Format: r.format.String(), Component: r.comp, TemplateID: t.ID, Template: t.Text}); err != nil {
@@ -178,7 +179,6 @@ func runLearn(_ context.Context, e *env, args []string) error {
 		out, err = cat.YAML()
 	} else {
 		out, err = cat.JSON()
-		out = append(out, '\n')
 	}
 	if err != nil {
 		return err
@@ -233,6 +233,7 @@ func runMatch(_ context.Context, e *env, args []string) error {
 	}
 	w := bufio.NewWriter(e.stdout)
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	write := func(ds []matcher.Detection) error {
 		for i := range ds {
 			if err := enc.Encode(&ds[i]); err != nil {
