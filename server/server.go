@@ -169,6 +169,9 @@ func (s *Server) ListenSyslog(sink syslogd.Sink) ([]net.Addr, error) {
 		MaxConns:      c.MaxConns,
 		IdleTimeout:   c.IdleTimeout,
 		Logger:        s.log,
+		ConnChange: func(t syslogd.Transport, d int) {
+			s.metrics.SyslogConnections.WithLabelValues("syslog_" + string(t)).Add(float64(d))
+		},
 	}, sink)
 	var tlsCfg *tls.Config
 	if c.TLSAddr != "" {

@@ -320,6 +320,15 @@ func TestSyslogAndShutdown(t *testing.T) {
 	if sink.len() != 101 {
 		t.Fatalf("%d frames", sink.len())
 	}
+	resp, err := http.Get(h.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(m), `hisoka_syslog_connections{transport="syslog_tcp"} 1`) {
+		t.Fatalf("connection gauge missing:\n%s", m)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := h.srv.Shutdown(ctx); err != nil {

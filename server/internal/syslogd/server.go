@@ -25,8 +25,11 @@ type Config struct {
 	IdleTimeout   time.Duration // 0: connections may stay idle forever
 	// HandshakeTimeout bounds the TLS handshake (10 s).
 	HandshakeTimeout time.Duration
-	Logger           *slog.Logger     // slog.Default() if nil
-	Now              func() time.Time // time.Now if nil
+	// ConnChange, if set, is called with +1 when a stream connection
+	// opens and -1 when it closes (for a connections gauge).
+	ConnChange func(t Transport, delta int)
+	Logger     *slog.Logger     // slog.Default() if nil
+	Now        func() time.Time // time.Now if nil
 }
 
 func (c *Config) setDefaults() {
@@ -121,9 +124,15 @@ func (s *Server) ServeStream(ln net.Listener, transport Transport) error {
 			<-s.sem
 			return ErrServerClosed
 		}
+		if s.cfg.ConnChange != nil {
+			s.cfg.ConnChange(transport, +1)
+		}
 		go func() {
 			defer s.wg.Done()
 			defer func() { <-s.sem }()
+			if s.cfg.ConnChange != nil {
+				defer s.cfg.ConnChange(transport, -1)
+			}
 			defer s.untrack(func() { delete(s.conns, c) })
 			defer c.Close()
 			s.serveConn(c, transport)

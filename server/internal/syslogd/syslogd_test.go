@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -291,6 +292,85 @@ func TestTLS(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if n := len(c.lines()); n != 2 {
 		t.Fatalf("plaintext accepted: %d frames", n)
+	}
+}
+
+// TestTLSClientCert: with a client CA configured, a client must present a
+// certificate signed by it, and frames carry that certificate.
+func TestTLSClientCert(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := dir + "/" + name
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	now := time.Now().Add(-time.Minute)
+	sc, sk, _ := selfsigned.Generate(rand.Reader, []string{"127.0.0.1"}, now, time.Hour)
+	cc, ck, _ := selfsigned.Generate(rand.Reader, []string{"vm-7.tenant-a"}, now, time.Hour)
+	cfg, err := LoadTLSConfig(write("s.pem", sc), write("s.key", sk), write("ca.pem", cc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{}
+	var opened, closed int
+	var mu sync.Mutex
+	s := NewServer(Config{ConnChange: func(_ Transport, d int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if d > 0 {
+			opened++
+		} else {
+			closed++
+		}
+	}}, c)
+	go s.ServeStream(tls.NewListener(ln, cfg), TLS)
+	defer s.Shutdown(context.Background())
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(sc)
+	clientCert, err := tls.X509KeyPair(cc, ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{clientCert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(conn, "<13>with a client certificate\n")
+	conn.Close()
+	c.waitFor(t, 1)
+	c.mu.Lock()
+	f := c.frames[0]
+	c.mu.Unlock()
+	if f.ClientCert == nil || f.ClientCert.DNSNames[0] != "vm-7.tenant-a" {
+		t.Fatalf("client certificate not on frame")
+	}
+	// Without a certificate the handshake fails and nothing is delivered.
+	if conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: roots}); err == nil {
+		io.WriteString(conn, "<13>anonymous\n")
+		conn.Close()
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := len(c.lines()); n != 1 {
+		t.Fatalf("anonymous client delivered: %d frames", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		o, cl := opened, closed
+		mu.Unlock()
+		if o == 2 && cl == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connection hook: opened %d closed %d", o, cl)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
