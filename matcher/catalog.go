@@ -420,7 +420,7 @@ func globToken(pat, s string) bool {
 }
 
 func isPlaceholder(s string) bool {
-	if len(s) < 3 {
+	if len(s) < 3 || s[0] != '<' || s[len(s)-1] != '>' {
 		return false
 	}
 	for _, c := range s[1 : len(s)-1] {
@@ -429,6 +429,41 @@ func isPlaceholder(s string) bool {
 		}
 	}
 	return true
+}
+
+// compileTemplate splits a catalogue template into tokens the way the miner
+// does: a run of adjacent placeholder tokens (such as "<NUM> <NUM>" or
+// "<PATH> <PATH>") becomes one, keeping the first's prefix and the last's
+// suffix punctuation.
+func compileTemplate(t string) []string {
+	var out []string
+	prevVar := false
+	for _, tok := range strings.Fields(t) {
+		v := placeholderToken(tok)
+		if v && prevVar {
+			last := out[len(out)-1]
+			pre := last[:strings.IndexByte(last, '<')]
+			post := tok[strings.LastIndexByte(tok, '>')+1:]
+			out[len(out)-1] = pre + phAny + post
+			continue
+		}
+		out = append(out, tok)
+		prevVar = v
+	}
+	return out
+}
+
+// placeholderToken reports whether tok is one placeholder with punctuation
+// around it (not key=value).
+func placeholderToken(tok string) bool {
+	i, j := 0, len(tok)
+	for i < j && isAffix(tok[i]) && tok[i] != '<' {
+		i++
+	}
+	for j > i && isAffix(tok[j-1]) && tok[j-1] != '>' {
+		j--
+	}
+	return j-i >= 3 && isPlaceholder(tok[i:j])
 }
 
 // templateMatches reports whether the catalogue template pat (split in

@@ -175,7 +175,7 @@ func NewEngine(c *Catalog, opt Options) (*Engine, error) {
 			cp.thresh = 0.8
 		}
 		for j, el := range p.Elements {
-			cp.elems = append(cp.elems, strings.Fields(el.Template))
+			cp.elems = append(cp.elems, compileTemplate(el.Template))
 			cp.comps = append(cp.comps, el.Component)
 			n := max(el.Count, 1)
 			for k := 0; k < n; k++ {
@@ -199,7 +199,7 @@ func NewEngine(c *Catalog, opt Options) (*Engine, error) {
 		r := &c.Rules[i]
 		cr := &crule{r: r, comps: set(r.Match.Components), levels: set(r.Match.Levels)}
 		for _, t := range r.Match.Templates {
-			cr.tmpls = append(cr.tmpls, strings.Fields(t))
+			cr.tmpls = append(cr.tmpls, compileTemplate(t))
 		}
 		for _, k := range r.Match.Keywords {
 			cr.keywords = append(cr.keywords, []byte(k))
@@ -222,7 +222,7 @@ func NewEngine(c *Catalog, opt Options) (*Engine, error) {
 	}
 	for _, b := range c.Background {
 		if b.Template != "" {
-			e.bgTmpl = append(e.bgTmpl, strings.Fields(b.Template))
+			e.bgTmpl = append(e.bgTmpl, compileTemplate(b.Template))
 		} else if b.Component != "" {
 			e.bgComp[b.Component] = true
 		}

@@ -65,7 +65,8 @@ type mtoken struct {
 type span struct {
 	s, e   int32
 	isVar  bool
-	vs, ve int32 // the variable core inside the token
+	kv     bool  // a key=value token: the key is kept
+	vs, ve int32 // the variable core inside the token (or run of tokens)
 }
 
 type maskGroup struct {
@@ -109,9 +110,10 @@ const (
 )
 
 // tokenize splits msg on spaces into m.spans and returns the skeleton hash.
+// A run of adjacent variable tokens (not key=value) is one span, so that a
+// list of paths, addresses or ids of any length is one placeholder.
 func (m *Miner) tokenize(msg []byte) uint64 {
 	m.spans = m.spans[:0]
-	h := uint64(fnvOff)
 	i, n := 0, len(msg)
 	for i < n {
 		for i < n && (msg[i] == ' ' || msg[i] == '\t') {
@@ -127,7 +129,6 @@ func (m *Miner) tokenize(msg []byte) uint64 {
 				i--
 			}
 			m.spans = append(m.spans, span{s: int32(s), e: int32(i), isVar: true, vs: int32(s), ve: int32(i)})
-			h = (h ^ 0xff) * fnvPrim
 			break
 		}
 		digit, eq, colonSlash := false, -1, false
@@ -149,8 +150,7 @@ func (m *Miner) tokenize(msg []byte) uint64 {
 		}
 		sp := span{s: int32(s), e: int32(i)}
 		kv := eq > s && eq < i-1 && msg[s] != '/' && !colonSlash
-		isVar := digit || msg[s] == '/' || colonSlash || kv
-		if isVar {
+		if digit || msg[s] == '/' || colonSlash || kv {
 			vs, ve := s, i
 			if kv {
 				vs = eq + 1
@@ -161,20 +161,28 @@ func (m *Miner) tokenize(msg []byte) uint64 {
 			for ve > vs && isAffix(msg[ve-1]) {
 				ve--
 			}
-			if vs == ve {
-				isVar = false
-			} else {
-				sp.isVar, sp.vs, sp.ve = true, int32(vs), int32(ve)
-				h = hashBytes(h, msg[s:vs])
-				h = (h ^ 0x01) * fnvPrim
-				h = hashBytes(h, msg[ve:i])
+			if vs < ve {
+				sp.isVar, sp.kv, sp.vs, sp.ve = true, kv, int32(vs), int32(ve)
 			}
 		}
-		if !isVar {
-			h = hashBytes(h, msg[s:i])
+		if sp.isVar && !sp.kv && len(m.spans) > 0 {
+			if prev := &m.spans[len(m.spans)-1]; prev.isVar && !prev.kv {
+				prev.e, prev.ve = sp.e, sp.ve
+				continue
+			}
+		}
+		m.spans = append(m.spans, sp)
+	}
+	h := uint64(fnvOff)
+	for _, sp := range m.spans {
+		if sp.isVar {
+			h = hashBytes(h, msg[sp.s:sp.vs])
+			h = (h ^ 0x01) * fnvPrim
+			h = hashBytes(h, msg[sp.ve:sp.e])
+		} else {
+			h = hashBytes(h, msg[sp.s:sp.e])
 		}
 		h = (h ^ 0x20) * fnvPrim
-		m.spans = append(m.spans, sp)
 	}
 	return h ^ uint64(len(m.spans))<<56
 }
@@ -365,17 +373,11 @@ func (m *Miner) maskedHash(msg []byte, pos int) uint64 {
 		if i == pos {
 			h = (h ^ 0x02) * fnvPrim
 		} else if sp.isVar {
-			for _, c := range msg[sp.s:sp.vs] {
-				h = (h ^ uint64(c)) * fnvPrim
-			}
+			h = hashBytes(h, msg[sp.s:sp.vs])
 			h = (h ^ 0x01) * fnvPrim
-			for _, c := range msg[sp.ve:sp.e] {
-				h = (h ^ uint64(c)) * fnvPrim
-			}
+			h = hashBytes(h, msg[sp.ve:sp.e])
 		} else {
-			for _, c := range msg[sp.s:sp.e] {
-				h = (h ^ uint64(c)) * fnvPrim
-			}
+			h = hashBytes(h, msg[sp.s:sp.e])
 		}
 		h = (h ^ 0x20) * fnvPrim
 	}

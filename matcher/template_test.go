@@ -81,9 +81,9 @@ func TestMinerTemplates(t *testing.T) {
 		"[instance: <UUID>] Took <NUM> seconds to spawn the instance on the hypervisor.",
 		"[instance: <UUID>] Took <NUM> seconds to destroy the instance on the hypervisor.",
 		"[instance: <UUID>] Took <NUM> seconds to spawn the instance on the hypervisor.",
-		`<IP> "GET <PATH> <*>" status: <NUM> len: <NUM> time: <NUM>`,
-		`<IP> "GET <PATH> <*>" status: <NUM> len: <NUM> time: <NUM>`,
-		`<IP> "POST <PATH> <*>" status: <NUM> len: <NUM> time: <NUM>`,
+		`<IP> "GET <PATH>" status: <NUM> len: <NUM> time: <NUM>`,
+		`<IP> "GET <PATH>" status: <NUM> len: <NUM> time: <NUM>`,
+		`<IP> "POST <PATH>" status: <NUM> len: <NUM> time: <NUM>`,
 		"Final resource view: name=<*> phys_ram=<*> used_ram=<*> phys_disk=<*> used_disk=<*> total_vcpus=<NUM> used_vcpus=<NUM> pci_stats=[]",
 	}
 	for i, w := range want {
@@ -98,6 +98,29 @@ func TestMinerTemplates(t *testing.T) {
 	m2 := NewMiner()
 	if id := m2.Template(m2.Add([]byte(lines[1]))).ID; id != m.Template(ids[1]).ID {
 		t.Errorf("template id not stable across miners: %s vs %s", id, m.Template(ids[1]).ID)
+	}
+}
+
+// TestMinerVariableLists: a run of variable tokens is one placeholder, so a
+// list of any length (real Nova logs list one or more base files) is one
+// template, while key=value runs keep their keys.
+func TestMinerVariableLists(t *testing.T) {
+	m := NewMiner()
+	a := m.Add([]byte("Active base files: /var/lib/nova/instances/_base/a489c868f0c37da93b76227c91bb03908ac0e742"))
+	b := m.Add([]byte("Active base files: /var/lib/nova/instances/_base/0522bc602608d45758d815b01a6899ff3e1e3e27 /var/lib/nova/instances/_base/dc1ed4ad70a573f2acea085b068b61f3cb99e195"))
+	if a != b || m.Template(a).Text != "Active base files: <PATH>" {
+		t.Fatalf("lists not grouped: %d %d %q", a, b, m.Template(a).Text)
+	}
+	c := m.Add([]byte("Final resource view: name=cp-1 phys_ram=64172MB used_ram=2560MB"))
+	if got := m.Template(c).Text; got != "Final resource view: name=<*> phys_ram=<*> used_ram=<*>" {
+		t.Fatalf("key=value run %q", got)
+	}
+	// The catalogue side compiles the same way.
+	if got := strings.Join(compileTemplate("Active base files: <PATH> <PATH>"), " "); got != "Active base files: <*>" {
+		t.Fatalf("compiled %q", got)
+	}
+	if !templateMatches(compileTemplate("Active base files: <PATH> <PATH>"), m.tmpls[a]) {
+		t.Fatal("catalogue template with a list does not match the mined one")
 	}
 }
 
