@@ -233,7 +233,7 @@ func (v *Verifier) serverPrincipal(c *claims) (Principal, error) {
 }
 
 func (v *Verifier) tenantPrincipal(ctx context.Context, c *claims) (Principal, error) {
-	if c.Role != "" && c.Role != string(RoleTenant) || c.Tenant != "" && c.Tenant != c.Subject {
+	if (c.Role != "" && c.Role != string(RoleTenant)) || (c.Tenant != "" && c.Tenant != c.Subject) {
 		return Principal{}, ErrClaims
 	}
 	if c.ExpiresAt.Sub(c.IssuedAt.Time) > MaxTenantLifetime {
