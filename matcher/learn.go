@@ -285,11 +285,14 @@ func (l *Learner) Catalog() *Catalog {
 			continue
 		}
 		slices.Sort(c.durs)
+		// Slow: well beyond every normal occurrence seen (no false reports
+		// on normal ones) and beyond three times the typical duration. An
+		// occurrence still open after ten times that is broken off.
 		med := c.durs[len(c.durs)/2]
-		p95 := c.durs[(len(c.durs)*95)/100]
-		slow := max(3*med, p95+p95/2, 10*time.Second)
+		mx := c.durs[len(c.durs)-1]
+		slow := max(3*med, mx+mx/2, 10*time.Second)
 		p := Pattern{Resource: "instance", Tenant: "project", Typical: Duration(med.Round(time.Millisecond)),
-			SlowAfter: Duration(slow.Round(time.Second)), Window: Duration((4 * slow).Round(time.Second)), Threshold: 0.8,
+			SlowAfter: Duration(slow.Round(time.Second)), Window: Duration((10 * slow).Round(time.Second)), Threshold: 0.8,
 			Severity: 3, Support: c.n}
 		h := fnv.New64a()
 		for _, e := range c.rep {
