@@ -287,3 +287,79 @@ func TestRuleCorrelation(t *testing.T) {
 		t.Errorf("deleted instances still counted: %d detections", n)
 	}
 }
+
+// TestComponentPatternAndAdvance covers the paper's resource-less patterns
+// (elements named by component), similarity below the threshold, and
+// closing windows with Advance when no line arrives.
+func TestComponentPatternAndAdvance(t *testing.T) {
+	c, err := ParseCatalog([]byte(`
+version: 1
+patterns:
+  - id: cinder.start
+    window: 1m
+    threshold: 0.9
+    elements:
+      - {component: cinder.service, count: 2}
+      - {component: cinder.keymgr.conf_key_mgr}
+      - template: "Channel open"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := func(sec int, comp, msg string) string {
+		return fmt.Sprintf("2014-12-12 11:35:%02d.234 %s [-] %s", sec, comp, msg)
+	}
+	full := []string{
+		line(1, "cinder.service", "Starting cinder-scheduler node"),
+		line(1, "cinder.service", "log: [P]"),
+		line(2, "amqp", "Open OK!"), // interleaved
+		line(2, "cinder.keymgr.conf_key_mgr", "keymgr : database :"),
+		line(3, "amqp", "Channel open"),
+	}
+	e, _ := NewEngine(c, Options{})
+	ds := runEngine(t, e, full)
+	if len(ds) == 0 || ds[0].Kind != KindPattern || ds[0].Similarity != 1 || !slicesEqual(ds[0].Lines, []uint64{1, 2, 4, 5}) {
+		t.Fatalf("component pattern: %+v", ds)
+	}
+	// Missing the key manager line: completes below the 0.9 threshold.
+	e, _ = NewEngine(c, Options{})
+	ds = runEngine(t, e, []string{full[0], full[1], full[4]})
+	if len(ds) == 0 || ds[0].Kind != KindIncomplete || ds[0].Reason != ReasonDissimilar || ds[0].Similarity != 0.75 {
+		t.Fatalf("dissimilar: %+v", ds)
+	}
+	// Started, then nothing: Advance past the window reports it broken off.
+	e, _ = NewEngine(c, Options{})
+	p := &Parser{}
+	for _, l := range full[:2] {
+		r, _ := p.ParseOrRaw([]byte(l))
+		if d := e.Process(&r); len(d) != 0 {
+			t.Fatalf("early detection %+v", d)
+		}
+	}
+	start := e.Now()
+	if d := e.Advance(start.Add(30 * time.Second)); len(d) != 0 {
+		t.Fatalf("reported before its window closed: %+v", d)
+	}
+	d := e.Advance(start.Add(2 * time.Minute))
+	var broken []Detection
+	for _, x := range d {
+		if x.Kind == KindIncomplete {
+			broken = append(broken, x)
+		}
+	}
+	if len(broken) != 1 || broken[0].Reason != ReasonBrokenOff || broken[0].Count != 2 {
+		t.Fatalf("advance: %+v", d)
+	}
+}
+
+func slicesEqual(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
