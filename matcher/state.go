@@ -14,8 +14,10 @@ import (
 var (
 	ErrState        = errors.New("matcher: malformed state")
 	ErrStateCatalog = errors.New("matcher: state was saved under another catalogue")
-	stateFormat     = 1
 )
+
+// stateFormat versions the saved state.
+const stateFormat = 1
 
 type minerToken struct {
 	Text string `json:"t"`
