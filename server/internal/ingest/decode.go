@@ -53,6 +53,14 @@ func DecodeNDJSON(data []byte, def Format, lim Limits) ([]Record, error) {
 }
 
 func decodeRecord(line []byte, def Format) (Record, error) {
+	if r, ok, err := decodeRecordFast(line, def); ok {
+		return r, err
+	}
+	return decodeRecordJSON(line, def)
+}
+
+// decodeRecordJSON is the reference decoder, on encoding/json.
+func decodeRecordJSON(line []byte, def Format) (Record, error) {
 	if line[0] != '{' {
 		return Record{}, ErrMalformedRecord
 	}

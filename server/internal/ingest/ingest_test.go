@@ -330,3 +330,49 @@ func BenchmarkSplitLines(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "lines/s")
 }
+
+// FuzzFastRecord checks the fast NDJSON path against encoding/json.
+func FuzzFastRecord(f *testing.F) {
+	for _, l := range bytes.Split(readTestdata(f, "records.ndjson"), []byte("\n")) {
+		f.Add(l)
+	}
+	for _, s := range []string{
+		`{"line":"a","LINE":"b"}`, `{"line":"a","line":"b"}`, `{"line":"a","x":-0.5e+3,"y":[1]}`,
+		`{"line":"a","time":"2026-01-01T00:00:00Z","labels":{"a":"b"}}`, `{"message":"é","host":"h","format":"oslo"}`,
+		`{"line":"a","time":01}`, `{"line":"a\u00e9"}`, `{"line":null,"log":"x"}`, `{"line":"a"} x`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			return
+		}
+		fast, ok, ferr := decodeRecordFast(line, FormatAuto)
+		if !ok {
+			return
+		}
+		slow, serr := decodeRecordJSON(line, FormatAuto)
+		if (ferr == nil) != (serr == nil) || ferr != nil && !errors.Is(serr, ferr) {
+			t.Fatalf("errors differ: fast %v, json %v", ferr, serr)
+		}
+		if ferr != nil {
+			return
+		}
+		if fast.Line != slow.Line || !fast.Time.Equal(slow.Time) || fast.Source != slow.Source || fast.Format != slow.Format ||
+			fmt.Sprint(fast.Labels) != fmt.Sprint(slow.Labels) {
+			t.Fatalf("records differ:\nfast %#v\njson %#v", fast, slow)
+		}
+	})
+}
+
+func TestFastPathTaken(t *testing.T) {
+	for _, l := range bytes.Split(bytes.TrimSpace(readTestdata(t, "records.ndjson")), []byte("\n")) {
+		if len(bytes.TrimSpace(l)) == 0 {
+			continue
+		}
+		if _, ok, _ := decodeRecordFast(l, FormatAuto); !ok {
+			t.Errorf("fast path declined a common record: %s", l)
+		}
+	}
+}
