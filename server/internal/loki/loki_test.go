@@ -2,6 +2,7 @@ package loki
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"maps"
 	"os"
@@ -379,4 +380,27 @@ func BenchmarkDecodeJSON(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// FuzzJSONValue checks the fast path for ["ns", "line"] against the
+// encoding/json one, on inputs encoding/json accepts as JSON.
+func FuzzJSONValue(f *testing.F) {
+	for _, s := range []string{`["1","a"]`, ` [ "1" , "a b" ] `, `["1","a\"b"]`, `["1","é"]`, `["1","a",{"k":"v"}]`, `["1"]`, `[1,"a"]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return
+		}
+		var fast, slow jsonValue
+		if !fast.fast(b) {
+			return
+		}
+		if err := slow.slow(b); err != nil {
+			t.Fatalf("fast accepted what encoding/json refuses: %v", err)
+		}
+		if fast.ns != slow.ns || fast.line != slow.line || slow.meta != nil {
+			t.Fatalf("differ: %q/%q vs %q/%q", fast.ns, fast.line, slow.ns, slow.line)
+		}
+	})
 }

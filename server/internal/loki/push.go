@@ -1,12 +1,14 @@
 package loki
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang/snappy"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -277,6 +279,55 @@ type jsonValue struct {
 }
 
 func (v *jsonValue) UnmarshalJSON(b []byte) error {
+	if v.fast(b) {
+		return nil
+	}
+	return v.slow(b)
+}
+
+// fast handles the common ["<digits>", "<line without escapes>"]. b is
+// valid JSON already (encoding/json checked the whole body first), so
+// between two quotes with no backslash lies exactly the string, provided
+// it is valid UTF-8 (encoding/json would replace invalid bytes).
+func (v *jsonValue) fast(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return false
+	}
+	b = bytes.TrimSpace(b[1 : len(b)-1])
+	first, rest, ok := simpleString(b)
+	if !ok {
+		return false
+	}
+	rest = bytes.TrimSpace(rest)
+	if len(rest) == 0 || rest[0] != ',' {
+		return false
+	}
+	second, rest, ok := simpleString(bytes.TrimSpace(rest[1:]))
+	if !ok || len(bytes.TrimSpace(rest)) != 0 {
+		return false // a third element, or something else
+	}
+	v.ns, v.line, v.meta = string(first), string(second), nil
+	return true
+}
+
+// simpleString splits a leading JSON string with no escapes off b.
+func simpleString(b []byte) (s, rest []byte, ok bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return nil, nil, false
+	}
+	end := bytes.IndexByte(b[1:], '"')
+	if end < 0 {
+		return nil, nil, false
+	}
+	s = b[1 : 1+end]
+	if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
+		return nil, nil, false
+	}
+	return s, b[2+end:], true
+}
+
+func (v *jsonValue) slow(b []byte) error {
 	var parts []json.RawMessage
 	if err := json.Unmarshal(b, &parts); err != nil {
 		return err
