@@ -107,7 +107,8 @@ func (r *Record) AppendBinary(b []byte) ([]byte, error) {
 	b = putString(b, r.Host)
 	b = putString(b, r.App)
 	b = putString(b, r.Source)
-	keys := make([]string, 0, len(r.Fields))
+	var small [16]string
+	keys := small[:0]
 	for k := range r.Fields {
 		keys = append(keys, k)
 	}

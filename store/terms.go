@@ -10,7 +10,10 @@ import (
 const MaxTermLen = 64
 
 func termRune(r rune) bool {
-	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '-' || r == '.'
+	if r < utf8.RuneSelf {
+		return ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9') || r == '_' || r == '-' || r == '.'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
 // Terms splits a line into its search terms: maximal runs of letters, digits,
@@ -19,6 +22,13 @@ func termRune(r rune) bool {
 // the query term occurs among the terms of the line. fn is called for each
 // term in order (duplicates included).
 func Terms(line string, fn func(term string)) {
+	var scratch [MaxTermLen + utf8.UTFMax]byte
+	TermBytes(line, scratch[:0], func(t []byte) { fn(string(t)) })
+}
+
+// TermBytes is Terms without allocation: fn gets each term in a buffer
+// (scratch, or one it grew) that is valid only during the call.
+func TermBytes(line string, scratch []byte, fn func(term []byte)) {
 	start := -1
 	flush := func(end int) {
 		w := strings.Trim(line[start:end], ".-")
@@ -26,18 +36,28 @@ func Terms(line string, fn func(term string)) {
 		if w == "" {
 			return
 		}
+		b := scratch[:0]
 		if needsLower(w) {
-			w = strings.ToLower(w)
+			for _, r := range strings.ToLower(w) {
+				b = utf8.AppendRune(b, r)
+			}
+		} else {
+			b = append(b, w...)
 		}
-		if len(w) > MaxTermLen {
-			w = w[:MaxTermLen]
-			for !utf8.ValidString(w) {
-				w = w[:len(w)-1]
+		if len(b) > MaxTermLen {
+			b = b[:MaxTermLen]
+			for !utf8.Valid(b) {
+				b = b[:len(b)-1]
 			}
 		}
-		fn(w)
+		fn(b)
 	}
-	for i, r := range line {
+	for i := 0; i < len(line); {
+		c := line[i]
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(line[i:])
+		}
 		if termRune(r) {
 			if start < 0 {
 				start = i
@@ -45,6 +65,7 @@ func Terms(line string, fn func(term string)) {
 		} else if start >= 0 {
 			flush(i)
 		}
+		i += size
 	}
 	if start >= 0 {
 		flush(len(line))

@@ -15,8 +15,9 @@ func newBloom(n int) bloom {
 	return make(bloom, (bits+7)/8)
 }
 
-func (b bloom) add(s string) {
-	h := xxhash.Sum64String(s)
+func (b bloom) add(s string) { b.addHash(xxhash.Sum64String(s)) }
+
+func (b bloom) addHash(h uint64) {
 	h1, h2 := uint32(h), uint32(h>>32)|1
 	m := uint32(len(b) * 8)
 	for i := uint32(0); i < bloomK; i++ {

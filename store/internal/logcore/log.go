@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/hisoka-project/hisoka/store"
@@ -74,6 +75,7 @@ type Log struct {
 	dec  *zstd.Decoder
 	mu   sync.Mutex
 	tens map[string]*tenantState
+	sets sync.Pool // *hashSet, term hashes of a block being built
 }
 
 type tenantState struct {
@@ -90,7 +92,7 @@ func New(e Engine, opt Options) (*Log, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
 	if err != nil {
 		return nil, err
 	}
@@ -181,33 +183,37 @@ func (l *Log) build(tenant string, prev Head, recs []store.Record, now time.Time
 		next.BaseChain = next.Chain
 	}
 	var blocks []*Block
-	raw := make([]byte, 0, 64<<10)
+	var raw int // canonical bytes of the block being built
+	norm := make([]store.Record, 0, min(len(recs), MaxBlockRecords))
+	var canon []byte
 	var cur *Block
-	var terms map[string]struct{}
 	buckets := map[int64]struct{}{}
-	flush := func() {
+	blockStart := 0
+	flush := func(end int) {
 		if cur == nil {
 			return
 		}
-		bl := newBloom(len(terms))
-		for t := range terms {
-			bl.add(t)
-		}
-		cur.Bloom = bl
+		// The Bloom filter and the compression run side by side.
+		done := make(chan bloom, 1)
+		go func(rs []store.Record) { done <- l.bloomOf(rs) }(recs[blockStart:end])
 		for k := range buckets {
 			cur.Buckets = append(cur.Buckets, k)
 		}
 		sort.Slice(cur.Buckets, func(i, j int) bool { return cur.Buckets[i] < cur.Buckets[j] })
-		cur.RawBytes = uint64(len(raw))
-		cur.Data = l.enc.EncodeAll(raw, make([]byte, 0, len(raw)/4+64))
+		cur.RawBytes = uint64(raw)
+		cols := encodeColumns(make([]byte, 0, raw), norm)
+		cur.Data = l.enc.EncodeAll(cols, make([]byte, 0, len(cols)/4+64))
+		cur.Bloom = <-done
 		blocks = append(blocks, cur)
 		cur = nil
-		raw = raw[:0]
+		raw = 0
+		norm = norm[:0]
 		clear(buckets)
+		blockStart = end
 	}
 	for i := range recs {
-		if cur != nil && (next.Seq-cur.First+1 >= MaxBlockRecords || len(raw) >= MaxBlockRaw) {
-			flush()
+		if cur != nil && (next.Seq-cur.First+1 >= MaxBlockRecords || raw >= MaxBlockRaw) {
+			flush(i)
 		}
 		r := recs[i]
 		next.Seq++
@@ -219,17 +225,17 @@ func (l *Log) build(tenant string, prev Head, recs []store.Record, now time.Time
 		r.Time = r.Time.UTC()
 		if cur == nil {
 			cur = &Block{Meta: Meta{First: r.Seq, Prev: next.Chain, Appended: now.UnixNano()}}
-			terms = make(map[string]struct{}, 1024)
 		}
-		start := len(raw)
 		var err error
-		raw, err = r.AppendBinary(raw)
+		canon, err = r.AppendBinary(canon[:0])
 		if err != nil {
 			return Head{}, nil, err
 		}
-		next.Chain = ledger.Next(next.Chain, ledger.Leaf(raw[start:]))
+		next.Chain = ledger.Next(next.Chain, ledger.Leaf(canon))
 		next.Records++
-		next.Bytes += uint64(len(raw) - start)
+		next.Bytes += uint64(len(canon))
+		raw += len(canon)
+		norm = append(norm, r)
 		cur.Last = r.Seq
 		t := effTime(&r)
 		if cur.First == r.Seq || t < cur.MinTime {
@@ -239,34 +245,40 @@ func (l *Log) build(tenant string, prev Head, recs []store.Record, now time.Time
 			cur.MaxTime = t
 		}
 		buckets[bucketOf(t)] = struct{}{}
-		store.Terms(r.Line, func(w string) { terms[w] = struct{}{} })
-		for k, v := range r.Fields {
-			terms[fieldKey(k, v)] = struct{}{}
+	}
+	flush(len(recs))
+	return next, blocks, nil
+}
+
+// bloomOf builds the Bloom filter of the terms and fields of rs.
+func (l *Log) bloomOf(rs []store.Record) bloom {
+	terms, _ := l.sets.Get().(*hashSet)
+	if terms == nil {
+		terms = new(hashSet)
+	}
+	defer l.sets.Put(terms)
+	terms.reset()
+	var scratch [store.MaxTermLen + 8]byte
+	addTerm := func(t []byte) { terms.add(xxhash.Sum64(t)) }
+	for i := range rs {
+		store.TermBytes(rs[i].Line, scratch[:0], addTerm)
+		for k, v := range rs[i].Fields {
+			terms.add(xxhash.Sum64String(fieldKey(k, v)))
 		}
 	}
-	flush()
-	return next, blocks, nil
+	bl := newBloom(terms.len())
+	terms.each(bl.addHash)
+	return bl
+
 }
 
 // decode decompresses a block's records.
 func (l *Log) decode(data []byte, m *Meta) ([]store.Record, error) {
-	raw, err := l.dec.DecodeAll(data, nil)
+	cols, err := l.dec.DecodeAll(data, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: block %d: %v", store.ErrCorrupt, m.Last, err)
 	}
-	out := make([]store.Record, 0, m.Last-m.First+1)
-	for len(raw) > 0 {
-		r, n, err := store.DecodeRecord(raw)
-		if err != nil {
-			return nil, err
-		}
-		raw = raw[n:]
-		out = append(out, r)
-	}
-	if uint64(len(out)) != m.Last-m.First+1 {
-		return nil, fmt.Errorf("%w: block %d has %d records", store.ErrCorrupt, m.Last, len(out))
-	}
-	return out, nil
+	return decodeColumns(cols, m.First, int(m.Last-m.First+1))
 }
 
 func (l *Log) blockRecords(ctx context.Context, tenant string, m *Meta) ([]store.Record, error) {
