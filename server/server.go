@@ -163,6 +163,12 @@ func (s *Server) Serve(ln net.Listener) error {
 // UDP, TLS; empty addresses are skipped) and serves them into sink in the
 // background until [Server.Shutdown]. It returns their addresses.
 func (s *Server) ListenSyslog(sink syslogd.Sink) ([]net.Addr, error) {
+	s.mu.Lock()
+	started := s.syslog != nil
+	s.mu.Unlock()
+	if started {
+		return nil, errors.New("server: syslog listeners already started")
+	}
 	c := s.cfg.Syslog
 	srv := syslogd.NewServer(syslogd.Config{
 		MaxFrameBytes: int(s.cfg.Limits.MaxFrameBytes),

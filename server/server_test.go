@@ -299,6 +299,9 @@ func TestSyslogAndShutdown(t *testing.T) {
 	if len(addrs) != 2 {
 		t.Fatalf("addrs %v", addrs)
 	}
+	if _, err := h.srv.ListenSyslog(sink); err == nil {
+		t.Fatal("second ListenSyslog accepted")
+	}
 	tcp, err := net.Dial("tcp", addrs[0].String())
 	if err != nil {
 		t.Fatal(err)

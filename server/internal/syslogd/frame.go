@@ -44,8 +44,9 @@ func (f Frame) LogValue() slog.Value {
 
 // Sink receives frames. Deliver may block; the connection is not read
 // meanwhile. The frames and their Data belong to the sink once delivered.
-// An error closes a stream connection (the sender reconnects and resends
-// what it had not written); for UDP it is logged.
+// An error closes a stream connection and the refused frames are lost
+// (syslog has no acknowledgement to withhold), so a sink that cannot keep
+// up should block rather than fail; for UDP the error is logged.
 type Sink interface {
 	Deliver(ctx context.Context, frames []Frame) error
 }
