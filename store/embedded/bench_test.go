@@ -32,12 +32,23 @@ var spanStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // queryDB builds (once per process) n records over 30 days in a temp dir.
 var queryDBs sync.Map
 
+type built struct {
+	s   *DB
+	dir string
+	raw int
+}
+
+// closeQueryDBs removes the data sets built by the query benchmarks.
+func closeQueryDBs() {
+	queryDBs.Range(func(k, v any) bool {
+		v.(built).s.Close()
+		os.RemoveAll(v.(built).dir)
+		return true
+	})
+}
+
 func queryDB(b *testing.B, n int) (*DB, int, time.Duration) {
 	span := 30 * 24 * time.Hour
-	type built struct {
-		s   *DB
-		raw int
-	}
 	if v, ok := queryDBs.Load(n); ok {
 		return v.(built).s, v.(built).raw, span
 	}
@@ -49,7 +60,7 @@ func queryDB(b *testing.B, n int) (*DB, int, time.Duration) {
 	start := time.Now()
 	raw := storetest.Fill(b, s, "t", n, spanStart, span)
 	b.Logf("built %d records in %v", n, time.Since(start).Round(time.Second))
-	queryDBs.Store(n, built{s, raw})
+	queryDBs.Store(n, built{s, dir, raw})
 	return s, raw, span
 }
 

@@ -29,7 +29,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	closeQueryDBs()
+	os.Exit(code)
 }
 
 // durabilityChild appends to dir until killed, printing "ack <last seq>"
