@@ -155,7 +155,7 @@ func (d *decoder) uvarint(max uint64) uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 || v > max {
+	if n <= 0 || v > max || (n > 1 && d.b[n-1] == 0) {
 		d.err = errors.New("bad length")
 		return 0
 	}

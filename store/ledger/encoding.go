@@ -146,7 +146,7 @@ func (r *reader) uvarint(max uint64) uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b)
-	if n <= 0 || v > max {
+	if n <= 0 || v > max || (n > 1 && r.b[n-1] == 0) {
 		r.fail("bad length")
 		return 0
 	}

@@ -101,7 +101,7 @@ func (m *Meta) UnmarshalBinary(b []byte) ([]byte, error) {
 	m.Appended = int64(binary.BigEndian.Uint64(b[64:]))
 	m.RawBytes = binary.BigEndian.Uint64(b[72:])
 	b = b[80:]
-	n, k := binary.Uvarint(b)
+	n, k := uvarint(b)
 	if k <= 0 || n > maxBuckets || uint64(len(b)-k) < n*8 {
 		return nil, errMeta
 	}
@@ -111,7 +111,7 @@ func (m *Meta) UnmarshalBinary(b []byte) ([]byte, error) {
 		m.Buckets[i] = int64(binary.BigEndian.Uint64(b))
 		b = b[8:]
 	}
-	n, k = binary.Uvarint(b)
+	n, k = uvarint(b)
 	if k <= 0 || uint64(len(b)-k) < n {
 		return nil, errMeta
 	}
@@ -138,3 +138,13 @@ func (b *Block) UnmarshalBinary(p []byte) error {
 }
 
 var errStop = errors.New("stop")
+
+// uvarint is binary.Uvarint accepting only the minimal encoding, so that
+// every accepted input re-encodes to itself.
+func uvarint(b []byte) (uint64, int) {
+	v, n := binary.Uvarint(b)
+	if n > 1 && b[n-1] == 0 {
+		return 0, -1
+	}
+	return v, n
+}

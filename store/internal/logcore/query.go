@@ -23,11 +23,15 @@ func encodeCursor(desc bool, seq uint64) string {
 }
 
 func decodeCursor(s string, desc bool) (uint64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) != 10 || b[0] != cursorVersion || b[1] > 1 || (b[1] == 1) != desc {
 		return 0, store.ErrBadCursor
 	}
-	return binary.BigEndian.Uint64(b[2:]), nil
+	seq := binary.BigEndian.Uint64(b[2:])
+	if encodeCursor(desc, seq) != s { // one spelling only (no newlines, no spare bits)
+		return 0, store.ErrBadCursor
+	}
+	return seq, nil
 }
 
 type matcher struct {
