@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/hisoka-project/hisoka/store/ledger"
@@ -265,3 +266,16 @@ func VerifyRecords(pub ed25519.PublicKey, p *ledger.Proof, recs []Record) error 
 	}
 	return ledger.Verify(pub, p, es)
 }
+
+// LogValue redacts the query text, which can quote log content.
+func (a Access) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("who", a.Who),
+		slog.Time("when", a.When),
+		slog.String("action", a.Action),
+		slog.Int("query_bytes", len(a.Query)),
+		slog.Int64("count", a.Count),
+	)
+}
+
+var _ slog.LogValuer = Access{}
