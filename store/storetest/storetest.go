@@ -80,6 +80,7 @@ func Run(t *testing.T, f Factory) {
 		{"Retention", testRetention},
 		{"Ledger", testLedger},
 		{"Tamper", testTamper},
+		{"TamperStored", testTamperStored},
 		{"Tenants", testTenants},
 		{"Resources", testResources},
 		{"Catalogue", testCatalogue},

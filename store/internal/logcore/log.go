@@ -315,6 +315,9 @@ func (l *Log) scan(ctx context.Context, tenant string, from, to uint64, fn func(
 			return false, nil
 		}
 		recs, err := l.blockRecords(ctx, tenant, m)
+		if isNotFound(err) {
+			return true, nil // trimmed by retention while reading
+		}
 		if err != nil {
 			return false, err
 		}
@@ -360,4 +363,14 @@ func (l *Log) Usage(ctx context.Context, tenant string) (store.Usage, error) {
 		u.First = h.Base + 1
 	}
 	return u, nil
+}
+
+// BlockRecords decodes the records of a block as stored (for tests that
+// tamper with stored data, and for tools).
+func (l *Log) BlockRecords(b *Block) ([]store.Record, error) { return l.decode(b.Data, &b.Meta) }
+
+// EncodeBlockRecords replaces b's data with rs (kept as given: no seq
+// assignment, no chain update); for tests that tamper with stored data.
+func (l *Log) EncodeBlockRecords(b *Block, rs []store.Record) {
+	b.Data = l.enc.EncodeAll(encodeColumns(nil, rs), nil)
 }

@@ -7,13 +7,18 @@ import (
 	"time"
 
 	"github.com/hisoka-project/hisoka/store"
-	"github.com/hisoka-project/hisoka/store/storetest"
 )
 
 func corpusRecords(n int) []store.Record {
-	rs := storetest.NewCorpus(5).Batch(n, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Second)
+	rs := make([]store.Record, n)
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	for i := range rs {
-		rs[i].Seq = uint64(10 + i)
+		rs[i] = store.Record{
+			Seq: uint64(10 + i), Time: at.Add(time.Duration(i) * time.Second), Received: at.Add(time.Duration(i)*time.Second + 3*time.Millisecond),
+			Host: fmt.Sprintf("cmp%03d", i%7), App: "nova-compute", Severity: uint8(i % 8), Source: "10.0.0.1:514",
+			Fields: map[string]string{"request_id": fmt.Sprintf("req-%d", i/5), "project": "p1"},
+			Line:   fmt.Sprintf("2026-03-01 00:00:%02d.000 INFO nova.compute.manager [req-%d] Took %d.%02d seconds", i%60, i/5, i%40, i%100),
+		}
 	}
 	rs[1].Time = time.Time{}                                 // no event time
 	rs[2].Time = rs[2].Time.Add(-48 * time.Hour)             // out of order

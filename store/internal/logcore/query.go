@@ -146,6 +146,9 @@ func (l *Log) Query(ctx context.Context, tenant string, q store.Query) (store.Pa
 			return true, nil
 		}
 		recs, err := l.blockRecords(ctx, tenant, meta)
+		if isNotFound(err) {
+			return true, nil // trimmed by retention while the query ran
+		}
 		if err != nil {
 			return false, err
 		}
