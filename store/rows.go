@@ -31,9 +31,10 @@ type Row struct {
 }
 
 // Dumper walks a backend's content. With tenant "" it dumps everything,
-// else only that tenant's rows (its RowTenant row included). Log blocks come
-// after their tenant's RowLogHead is emitted last for that tenant, so a
-// loader sees blocks before the head.
+// else only that tenant's rows (its RowTenant row included). For each
+// tenant, its RowLogHead comes before its RowLogBlock and RowCheckpoint
+// rows; loading a head replaces that tenant's log, so the blocks and
+// checkpoints that follow rebuild it exactly (chain values included).
 type Dumper interface {
 	Dump(ctx context.Context, tenant string, fn func(Row) error) error
 }

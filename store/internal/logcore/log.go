@@ -182,20 +182,63 @@ func (l *Log) build(tenant string, prev Head, recs []store.Record, now time.Time
 		next.Chain = ledger.Genesis(tenant)
 		next.BaseChain = next.Chain
 	}
-	var blocks []*Block
-	var raw int // canonical bytes of the block being built
-	norm := make([]store.Record, 0, min(len(recs), MaxBlockRecords))
-	var canon []byte
-	var cur *Block
-	buckets := map[int64]struct{}{}
-	blockStart := 0
-	flush := func(end int) {
-		if cur == nil {
-			return
+	// Cut the batch into blocks first, so that each block's Bloom filter
+	// (which needs only the lines and fields) is built on another core
+	// while this one encodes, hashes and compresses.
+	type span struct {
+		start, end int
+		bloom      chan bloom
+	}
+	var spans []span
+	for start := 0; start < len(recs); {
+		end, size := start, 0
+		for end < len(recs) && end-start < MaxBlockRecords && size < MaxBlockRaw {
+			size += estimate(&recs[end])
+			end++
 		}
-		// The Bloom filter and the compression run side by side.
-		done := make(chan bloom, 1)
-		go func(rs []store.Record) { done <- l.bloomOf(rs) }(recs[blockStart:end])
+		sp := span{start: start, end: end, bloom: make(chan bloom, 1)}
+		go func(rs []store.Record, out chan<- bloom) { out <- l.bloomOf(rs) }(recs[start:end], sp.bloom)
+		spans = append(spans, sp)
+		start = end
+	}
+	blocks := make([]*Block, 0, len(spans))
+	norm := make([]store.Record, 0, min(len(recs), MaxBlockRecords))
+	buckets := map[int64]struct{}{}
+	var canon []byte
+	for _, sp := range spans {
+		cur := &Block{Meta: Meta{First: next.Seq + 1, Prev: next.Chain, Appended: now.UnixNano()}}
+		norm = norm[:0]
+		clear(buckets)
+		raw := 0
+		for i := sp.start; i < sp.end; i++ {
+			r := recs[i]
+			next.Seq++
+			r.Seq = next.Seq
+			if r.Received.IsZero() {
+				r.Received = now
+			}
+			r.Received = r.Received.UTC()
+			r.Time = r.Time.UTC()
+			var err error
+			canon, err = r.AppendBinary(canon[:0])
+			if err != nil {
+				return Head{}, nil, err
+			}
+			next.Chain = ledger.Next(next.Chain, ledger.Leaf(canon))
+			next.Records++
+			next.Bytes += uint64(len(canon))
+			raw += len(canon)
+			norm = append(norm, r)
+			t := effTime(&r)
+			if i == sp.start || t < cur.MinTime {
+				cur.MinTime = t
+			}
+			if i == sp.start || t > cur.MaxTime {
+				cur.MaxTime = t
+			}
+			buckets[bucketOf(t)] = struct{}{}
+		}
+		cur.Last = next.Seq
 		for k := range buckets {
 			cur.Buckets = append(cur.Buckets, k)
 		}
@@ -203,52 +246,22 @@ func (l *Log) build(tenant string, prev Head, recs []store.Record, now time.Time
 		cur.RawBytes = uint64(raw)
 		cols := encodeColumns(make([]byte, 0, raw), norm)
 		cur.Data = l.enc.EncodeAll(cols, make([]byte, 0, len(cols)/4+64))
-		cur.Bloom = <-done
+		cur.Bloom = <-sp.bloom
 		blocks = append(blocks, cur)
-		cur = nil
-		raw = 0
-		norm = norm[:0]
-		clear(buckets)
-		blockStart = end
 	}
-	for i := range recs {
-		if cur != nil && (next.Seq-cur.First+1 >= MaxBlockRecords || raw >= MaxBlockRaw) {
-			flush(i)
-		}
-		r := recs[i]
-		next.Seq++
-		r.Seq = next.Seq
-		if r.Received.IsZero() {
-			r.Received = now
-		}
-		r.Received = r.Received.UTC()
-		r.Time = r.Time.UTC()
-		if cur == nil {
-			cur = &Block{Meta: Meta{First: r.Seq, Prev: next.Chain, Appended: now.UnixNano()}}
-		}
-		var err error
-		canon, err = r.AppendBinary(canon[:0])
-		if err != nil {
-			return Head{}, nil, err
-		}
-		next.Chain = ledger.Next(next.Chain, ledger.Leaf(canon))
-		next.Records++
-		next.Bytes += uint64(len(canon))
-		raw += len(canon)
-		norm = append(norm, r)
-		cur.Last = r.Seq
-		t := effTime(&r)
-		if cur.First == r.Seq || t < cur.MinTime {
-			cur.MinTime = t
-		}
-		if cur.First == r.Seq || t > cur.MaxTime {
-			cur.MaxTime = t
-		}
-		buckets[bucketOf(t)] = struct{}{}
-	}
-	flush(len(recs))
 	return next, blocks, nil
 }
+
+// estimate bounds a record's canonical size from above.
+func estimate(r *store.Record) int {
+	n := 64 + len(r.Line) + len(r.Host) + len(r.App) + len(r.Source)
+	for k, v := range r.Fields {
+		n += len(k) + len(v) + 2*binaryMaxVarint
+	}
+	return n
+}
+
+const binaryMaxVarint = 10
 
 // bloomOf builds the Bloom filter of the terms and fields of rs.
 func (l *Log) bloomOf(rs []store.Record) bloom {
