@@ -4,11 +4,14 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/hisoka-project/hisoka/crypto"
+	"github.com/hisoka-project/hisoka/matcher"
 	"github.com/hisoka-project/hisoka/server/internal/auth"
 	"github.com/hisoka-project/hisoka/server/internal/httperr"
 	"github.com/hisoka-project/hisoka/server/internal/ingest"
 	"github.com/hisoka-project/hisoka/server/internal/limit"
 	"github.com/hisoka-project/hisoka/server/internal/loki"
+	"github.com/hisoka-project/hisoka/store"
 )
 
 // ErrNotReady is returned by /readyz while a readiness check fails or the
@@ -47,5 +50,33 @@ func errorRules() []httperr.Rule {
 		{Err: loki.ErrBadLabels, Status: http.StatusBadRequest, Message: "malformed labels"},
 		{Err: loki.ErrBadTimestamp, Status: http.StatusBadRequest, Message: "bad timestamp"},
 		{Err: ErrNotReady, Status: http.StatusServiceUnavailable, Message: "not ready"},
+	}
+}
+
+// serviceErrorRules map the store, crypto and matcher sentinels and the
+// API's own errors; [New] adds them when the server has a store.
+func serviceErrorRules() []httperr.Rule {
+	return []httperr.Rule{
+		{Err: ErrBadParam, Status: http.StatusBadRequest, Message: "bad query parameter"},
+		{Err: ErrBadBody, Status: http.StatusBadRequest, Message: "bad request body"},
+		{Err: ErrReservedID, Status: http.StatusBadRequest, Message: "reserved tenant id"},
+		{Err: ErrNoCatalog, Status: http.StatusNotFound, Message: "no catalogue published"},
+		{Err: ErrUnknownStream, Status: http.StatusNotFound, Message: "not found"},
+		{Err: store.ErrNotFound, Status: http.StatusNotFound, Message: "not found"},
+		{Err: store.ErrInvalidTenant, Status: http.StatusBadRequest, Message: "invalid tenant id"},
+		{Err: store.ErrInvalidRecord, Status: http.StatusBadRequest, Message: "invalid record"},
+		{Err: store.ErrInvalidArg, Status: http.StatusBadRequest, Message: "invalid argument"},
+		{Err: store.ErrBadCursor, Status: http.StatusBadRequest, Message: "bad cursor"},
+		{Err: store.ErrConflict, Status: http.StatusConflict, Message: "conflict"},
+		{Err: store.ErrClosed, Status: http.StatusServiceUnavailable, Message: "not ready"},
+		{Err: crypto.ErrBudgetExceeded, Status: http.StatusTooManyRequests, Message: "evaluation budget exceeded"},
+		{Err: crypto.ErrUnknownKey, Status: http.StatusBadRequest, Message: "unknown or expired key id"},
+		{Err: crypto.ErrTooLarge, Status: http.StatusRequestEntityTooLarge, Message: "too many elements"},
+		{Err: crypto.ErrMalformed, Status: http.StatusBadRequest, Message: "malformed request"},
+		{Err: crypto.ErrEmpty, Status: http.StatusBadRequest, Message: "malformed request"},
+		{Err: crypto.ErrIdentityElement, Status: http.StatusBadRequest, Message: "invalid element"},
+		{Err: crypto.ErrInvalidElement, Status: http.StatusBadRequest, Message: "invalid element"},
+		{Err: crypto.ErrPublicKey, Status: http.StatusBadRequest, Message: "invalid public key"},
+		{Err: matcher.ErrCatalog, Status: http.StatusBadRequest, Message: "invalid catalogue"},
 	}
 }

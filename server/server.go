@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -40,8 +42,17 @@ type Deps struct {
 	Verifier *auth.Verifier
 	// Ready are the readiness checks of /readyz.
 	Ready []ReadyChecker
-	// Rand makes request ids; nil means crypto/rand.
+	// Rand makes request ids and, with Store, keys; nil means crypto/rand.
 	Rand io.Reader
+	// Store, when set, makes the whole service: every API route, the
+	// keyring, boards and the pipeline ([Open] sets it). Without it the
+	// server has only the public routes.
+	Store Backend
+	// IssuerKey signs server tokens and ledger checkpoints; required with
+	// Store.
+	IssuerKey ed25519.PrivateKey
+	// Now is the service's clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // Server is the HTTP API and the syslog listeners of one process.
@@ -58,9 +69,13 @@ type Server struct {
 	lines    *limit.Rates // per-tenant ingested lines
 	draining atomic.Bool
 
-	mu     sync.Mutex
-	syslog *syslogd.Server
-	addrs  []net.Addr
+	svc    *service  // nil without Deps.Store
+	closer io.Closer // closes the store opened by Open
+
+	mu        sync.Mutex
+	syslog    *syslogd.Server
+	addrs     []net.Addr
+	listening []net.Addr
 }
 
 // New builds a server and registers its routes. It does not listen yet.
@@ -98,6 +113,17 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 		limit.Body(int64(cfg.Limits.MaxBodyBytes)),
 	)
 	s.echo = e
+	if deps.Store != nil {
+		if deps.Verifier == nil {
+			return nil, errors.New("server: Deps.Store needs Deps.Verifier")
+		}
+		svc, err := newService(s, deps)
+		if err != nil {
+			return nil, err
+		}
+		s.svc = svc
+		s.AddErrorRules(serviceErrorRules()...)
+	}
 	s.routes()
 	s.http = &http.Server{
 		Handler:           e,
@@ -127,6 +153,16 @@ func (s *Server) Group(prefix string, roles ...auth.Role) *echo.Group {
 		panic("server: Group needs Deps.Verifier") // a wiring mistake, not input
 	}
 	return s.echo.Group(prefix, auth.Middleware(s.verifier), auth.RequireRole(roles...), limit.Middleware(s.requests, callerKey))
+}
+
+// guard returns the middleware of [Server.Group] (auth, role, per-caller
+// rate) for routes registered one by one, which unlike a group adds no
+// catch-all route (unknown paths stay 404, not 401).
+func (s *Server) guard(roles ...auth.Role) []echo.MiddlewareFunc {
+	if s.verifier == nil {
+		panic("server: guard needs Deps.Verifier") // a wiring mistake, not input
+	}
+	return []echo.MiddlewareFunc{auth.Middleware(s.verifier), auth.RequireRole(roles...), limit.Middleware(s.requests, callerKey)}
 }
 
 func callerKey(c echo.Context) string {

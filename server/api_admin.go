@@ -1,0 +1,297 @@
+package server
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"io"
+	"net/http"
+	"net/netip"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hisoka-project/hisoka/crypto"
+	"github.com/hisoka-project/hisoka/matcher"
+	"github.com/hisoka-project/hisoka/spec"
+	"github.com/hisoka-project/hisoka/store"
+)
+
+func wireTenant(t store.Tenant) spec.Tenant {
+	out := spec.Tenant{ID: t.ID, PublicKey: t.PublicKey, Created: t.Created, Quota: t.Quota, Settings: t.Settings}
+	if t.Retention > 0 {
+		out.Retention = t.Retention.String()
+	}
+	return out
+}
+
+// postTenant is POST /v1/admin/tenants: register (or update) a tenant with
+// its Ed25519 public key. The answer carries the keys the tenant pins.
+func (s *Server) postTenant(c echo.Context) error {
+	ctx := c.Request().Context()
+	var in spec.Tenant
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if spec.Reserved(in.ID) {
+		return ErrReservedID
+	}
+	if err := store.ValidTenant(in.ID); err != nil {
+		return err
+	}
+	if len(in.PublicKey) != ed25519.PublicKeySize {
+		return crypto.ErrPublicKey
+	}
+	if _, err := crypto.CheckPublicKey(ed25519.PublicKey(in.PublicKey)); err != nil {
+		return err
+	}
+	ret, err := parseRetention(in.Retention)
+	if err != nil {
+		return err
+	}
+	t := store.Tenant{ID: in.ID, PublicKey: in.PublicKey, Created: s.svc.now().UTC(), Retention: ret, Quota: in.Quota, Settings: in.Settings}
+	if old, err := s.svc.st.GetTenant(ctx, in.ID); err == nil {
+		t.Created = old.Created
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err := s.svc.st.PutTenant(ctx, t); err != nil {
+		return err
+	}
+	if err := s.svc.refreshAddrs(ctx); err != nil {
+		return err
+	}
+	kr, _ := s.svc.keys.get()
+	return c.JSON(http.StatusCreated, spec.TenantRegistered{Tenant: wireTenant(t), BoardPublicKey: kr.BoardPublicKey(), LedgerKey: s.svc.ledger})
+}
+
+func (s *Server) listTenants(c echo.Context) error {
+	ts, err := s.svc.st.ListTenants(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := make([]spec.Tenant, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, wireTenant(t))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) getTenant(c echo.Context) error {
+	t, err := s.svc.st.GetTenant(c.Request().Context(), c.Param("tenant"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, wireTenant(t))
+}
+
+func (s *Server) deleteTenant(c echo.Context) error {
+	ctx := c.Request().Context()
+	if err := s.svc.st.DeleteTenant(ctx, c.Param("tenant")); err != nil {
+		return err
+	}
+	if err := s.svc.refreshAddrs(ctx); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// postResource is POST /v1/admin/resources: a VM, volume or host and its
+// owner (a tenant, or "platform" for the platform's own hosts), with the
+// addresses its syslog comes from.
+func (s *Server) postResource(c echo.Context) error {
+	ctx := c.Request().Context()
+	var in spec.Resource
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Tenant != spec.TenantPlatform {
+		if spec.Reserved(in.Tenant) {
+			return ErrReservedID
+		}
+		if _, err := s.svc.st.GetTenant(ctx, in.Tenant); err != nil {
+			return err
+		}
+	}
+	for _, a := range in.Addresses {
+		if _, err := netip.ParseAddr(a); err != nil {
+			return ErrBadBody
+		}
+	}
+	r := store.Resource{ID: in.ID, Kind: in.Kind, Tenant: in.Tenant, Addresses: in.Addresses, Host: in.Host, Site: in.Site, Project: in.Project}
+	if err := s.svc.st.PutResource(ctx, r); err != nil {
+		return err
+	}
+	if err := s.svc.refreshAddrs(ctx); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, in)
+}
+
+func (s *Server) listResources(c echo.Context) error {
+	ctx := c.Request().Context()
+	tenants := []string{c.QueryParam("tenant")}
+	if tenants[0] == "" {
+		ts, err := s.svc.st.ListTenants(ctx)
+		if err != nil {
+			return err
+		}
+		tenants = []string{spec.TenantPlatform}
+		for _, t := range ts {
+			tenants = append(tenants, t.ID)
+		}
+	}
+	out := []spec.Resource{}
+	for _, t := range tenants {
+		rs, err := s.svc.st.ListResources(ctx, t)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			out = append(out, spec.Resource{ID: r.ID, Kind: r.Kind, Tenant: r.Tenant, Addresses: r.Addresses, Host: r.Host, Site: r.Site, Project: r.Project})
+		}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) deleteResource(c echo.Context) error {
+	ctx := c.Request().Context()
+	if err := s.svc.st.DeleteResource(ctx, c.Param("id")); err != nil {
+		return err
+	}
+	if err := s.svc.refreshAddrs(ctx); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// postCatalogue is POST /v1/admin/catalogues: upload a catalogue (YAML or
+// JSON, spec/catalog.md); it is validated and stored as the next version,
+// not yet published.
+func (s *Server) postCatalogue(c echo.Context) error {
+	ctx := c.Request().Context()
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return err
+	}
+	cat, err := matcher.ParseCatalog(body)
+	if err != nil {
+		return err
+	}
+	data, err := cat.JSON()
+	if err != nil {
+		return err
+	}
+	vs, err := s.svc.st.ListCatalogues(ctx)
+	if err != nil {
+		return err
+	}
+	next := uint64(1)
+	for _, v := range vs {
+		next = max(next, v+1)
+	}
+	if err := s.svc.st.PutCatalogue(ctx, next, data); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, spec.CatalogVersions{Versions: []uint64{next}})
+}
+
+func (s *Server) listCatalogues(c echo.Context) error {
+	ctx := c.Request().Context()
+	vs, err := s.svc.st.ListCatalogues(ctx)
+	if err != nil {
+		return err
+	}
+	out := spec.CatalogVersions{Versions: vs}
+	if out.Versions == nil {
+		out.Versions = []uint64{}
+	}
+	if v, _, err := s.svc.st.Published(ctx); err == nil {
+		out.Published = v
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func versionParam(c echo.Context) (uint64, error) {
+	v, err := strconv.ParseUint(c.Param("version"), 10, 64)
+	if err != nil {
+		return 0, ErrBadParam
+	}
+	return v, nil
+}
+
+func (s *Server) getCatalogue(c echo.Context) error {
+	v, err := versionParam(c)
+	if err != nil {
+		return err
+	}
+	data, err := s.svc.st.GetCatalogue(c.Request().Context(), v)
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, data)
+}
+
+// publishCatalogue is POST /v1/admin/catalogues/{version}/publish: the
+// pipeline switches to it.
+func (s *Server) publishCatalogue(c echo.Context) error {
+	v, err := versionParam(c)
+	if err != nil {
+		return err
+	}
+	if err := s.svc.st.Publish(c.Request().Context(), v); err != nil {
+		return err
+	}
+	s.svc.pipe.reload()
+	return c.NoContent(http.StatusNoContent)
+}
+
+// getStreamLogs is GET /v1/admin/streams/{stream}/logs: search the platform
+// logs, the quarantine or the anomalies (operators only).
+func (s *Server) getStreamLogs(c echo.Context) error {
+	st := c.Param("stream")
+	if !spec.Reserved(st) {
+		return ErrUnknownStream
+	}
+	return s.searchStream(c, st)
+}
+
+// getAnomalies is GET /v1/admin/anomalies: the matcher's anomalies, one
+// JSON detection per record line.
+func (s *Server) getAnomalies(c echo.Context) error { return s.searchStream(c, spec.TenantAnomalies) }
+
+// postRotate is POST /v1/admin/keys/rotate: make sure the keys of the
+// current (and, within the overlap, next) period exist; report the periods.
+func (s *Server) postRotate(c echo.Context) error {
+	ctx := c.Request().Context()
+	now := s.svc.now()
+	changed, err := s.svc.keys.rotate(ctx, now)
+	if err != nil {
+		return err
+	}
+	kr, _ := s.svc.keys.get()
+	raw, err := kr.Directory(now)
+	if err != nil {
+		return err
+	}
+	dir, err := crypto.ParseDirectory(raw, kr.BoardPublicKey())
+	if err != nil {
+		return err
+	}
+	out := spec.KeyRotation{Changed: changed, Periods: []uint64{}}
+	for _, k := range dir.Keys {
+		out.Periods = append(out.Periods, k.Period)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// getAudit is GET /v1/admin/access?tenant=ID: the access audit of a tenant
+// or stream.
+func (s *Server) getAudit(c echo.Context) error {
+	t := c.QueryParam("tenant")
+	if t == "" {
+		return ErrBadParam
+	}
+	return s.accessReport(c, t)
+}

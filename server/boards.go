@@ -1,0 +1,238 @@
+package server
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hisoka-project/hisoka/crypto"
+	"github.com/hisoka-project/hisoka/matcher"
+	"github.com/hisoka-project/hisoka/spec"
+	"github.com/hisoka-project/hisoka/store"
+)
+
+// boardPad is the size every batch is padded to with dummies, so a batch's
+// size says nothing about how many detections it carries (up to this many).
+const boardPad = 16
+
+// boards writes tenants' notification boards and wakes their long polls.
+// One writer per process: batches of a tenant are appended in sequence
+// under mu.
+type boards struct {
+	svc *service
+
+	mu        sync.Mutex
+	lastEpoch map[string]uint64 // tenant -> epoch of its last batch
+
+	wmu     sync.Mutex
+	waiters map[string]chan struct{} // closed when the tenant's board grows
+}
+
+func newBoards(svc *service) *boards {
+	return &boards{svc: svc, lastEpoch: map[string]uint64{}, waiters: map[string]chan struct{}{}}
+}
+
+// wait returns a channel closed at the next append to tenant's board.
+func (b *boards) wait(tenant string) <-chan struct{} {
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	ch, ok := b.waiters[tenant]
+	if !ok {
+		ch = make(chan struct{})
+		b.waiters[tenant] = ch
+	}
+	return ch
+}
+
+func (b *boards) wake(tenant string) {
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	if ch, ok := b.waiters[tenant]; ok {
+		close(ch)
+		delete(b.waiters, tenant)
+	}
+}
+
+// descriptor is the subscription a detection fires: its pattern or rule id
+// and resource; an incomplete occurrence carries its reason as the one
+// parameter. A detection without a resource (a tenant-wide rule) uses "*".
+func descriptor(d *matcher.Detection) crypto.Descriptor {
+	res := d.Resource
+	if res == "" {
+		res = "*"
+	}
+	desc := crypto.Descriptor{PatternID: d.ID, ResourceID: res}
+	if d.Kind == matcher.KindIncomplete && d.Reason != "" {
+		desc.Params = []crypto.Param{{Name: "reason", Value: d.Reason}}
+	}
+	return desc
+}
+
+// publish posts one entry per new detection (minted whether or not anybody
+// subscribed) to tenant's board in one batch, with the detection ids, so
+// that a detection seen again after a restart is skipped. With no
+// detections it writes a batch of dummies only.
+func (b *boards) publish(ctx context.Context, tenant string, dets []matcher.Detection) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.svc.st
+	var ids []string
+	var fresh []*matcher.Detection
+	for i := range dets {
+		d := &dets[i]
+		seen, err := st.HasDetection(ctx, tenant, d.DetectionID)
+		if err != nil {
+			return err
+		}
+		if !seen && !containsString(ids, d.DetectionID) {
+			ids = append(ids, d.DetectionID)
+			fresh = append(fresh, d)
+		}
+	}
+	if len(dets) > 0 && len(fresh) == 0 {
+		return nil
+	}
+	kr, minter := b.svc.keys.get()
+	now := b.svc.now()
+	epoch := crypto.EpochAt(now)
+	var h crypto.BatchHeader
+	last, err := st.LastBoard(ctx, tenant)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		h = crypto.FirstHeader(tenant, epoch, now)
+	case err != nil:
+		return err
+	default:
+		prev, err := kr.OpenStored(last.Data)
+		if err != nil {
+			return err
+		}
+		if prev.Epoch() > epoch { // the clock went back: epochs never decrease
+			epoch = prev.Epoch()
+		}
+		h = prev.Next(epoch, now)
+	}
+	period := kr.Schedule().PeriodAt(now)
+	entries := make([]crypto.Entry, 0, len(fresh))
+	for _, d := range fresh {
+		tok, err := minter.Mint(tenant, period, descriptor(d))
+		if err != nil {
+			return err
+		}
+		ck := tok.CounterKey(epoch)
+		n, err := st.AddCounter(ctx, tenant, "occ-"+hex.EncodeToString(ck[:]), 1)
+		if err != nil {
+			return err
+		}
+		end := d.End
+		if end.Before(d.Start) {
+			end = d.Start
+		}
+		sev := d.Severity
+		if sev < 0 {
+			sev = 0
+		}
+		e, err := crypto.NewEntry(&tok, tenant, epoch, uint64(n-1), crypto.Payload{
+			Start: d.Start, End: end, Severity: crypto.Severity(min(sev, 255)), Count: uint32(max(d.Count, 1)),
+		})
+		if err != nil {
+			return err
+		}
+		entries = append(entries, e)
+	}
+	batch, err := kr.SealBatch(h, entries, boardPad)
+	if err != nil {
+		return err
+	}
+	data, err := batch.MarshalStored()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := st.AppendBoard(ctx, tenant, store.BoardBatch{Seq: h.Seq, Data: data, Detections: ids}); err != nil {
+		return fmt.Errorf("server: board append: %w", err)
+	}
+	b.svc.s.metrics.ObserveStore("append_board", start)
+	b.svc.s.metrics.BoardBatches.Inc()
+	b.svc.s.metrics.BoardEntries.Add(float64(len(entries)))
+	b.lastEpoch[tenant] = epoch
+	b.wake(tenant)
+	return nil
+}
+
+// heartbeat writes a dummy batch for every tenant whose board has no batch
+// in the current epoch: tenants rely on one batch per epoch to detect
+// withheld batches.
+func (b *boards) heartbeat(ctx context.Context, now time.Time) error {
+	ts, err := b.svc.st.ListTenants(ctx)
+	if err != nil {
+		return err
+	}
+	epoch := crypto.EpochAt(now)
+	for _, t := range ts {
+		if spec.Reserved(t.ID) {
+			continue
+		}
+		b.mu.Lock()
+		e, ok := b.lastEpoch[t.ID]
+		b.mu.Unlock()
+		if !ok {
+			last, err := b.svc.st.LastBoard(ctx, t.ID)
+			if err == nil {
+				kr, _ := b.svc.keys.get()
+				if prev, err := kr.OpenStored(last.Data); err == nil {
+					e, ok = prev.Epoch(), true
+					b.mu.Lock()
+					b.lastEpoch[t.ID] = e
+					b.mu.Unlock()
+				}
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		if ok && e >= epoch {
+			continue
+		}
+		if err := b.publish(ctx, t.ID, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// served returns the batches after seq in their wire form.
+func (b *boards) served(ctx context.Context, tenant string, after uint64, limit int) ([]spec.Batch, error) {
+	bs, err := b.svc.st.BoardAfter(ctx, tenant, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	kr, _ := b.svc.keys.get()
+	out := make([]spec.Batch, 0, len(bs))
+	for _, x := range bs {
+		batch, err := kr.OpenStored(x.Data)
+		if err != nil {
+			return nil, err
+		}
+		wire, err := batch.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, spec.Batch{Seq: x.Seq, Data: wire})
+	}
+	return out, nil
+}
+
+func containsString(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func severityLabel(s int) string { return strconv.Itoa(s) }

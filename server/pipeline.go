@@ -1,0 +1,367 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/hisoka-project/hisoka/matcher"
+	"github.com/hisoka-project/hisoka/spec"
+	"github.com/hisoka-project/hisoka/store"
+)
+
+const (
+	// pipelineState names the store state blob of the platform pipeline:
+	// its cursor (last processed seq) and the engine state, saved together.
+	pipelineState = "pipeline/platform"
+	// pipelineChunk is how many records the pipeline reads at once.
+	pipelineChunk = 4096
+	// maxLag is how many acknowledged platform lines may wait for the
+	// matcher before ingestion is slowed (429, syslog blocks).
+	maxLag = 1 << 20
+	// saveEvery bounds how often the engine state is saved while busy; a
+	// restart replays at most this much and skips detections already on
+	// boards.
+	saveEvery = 2 * time.Second
+	// liveWithin: the engine's clock is advanced with the wall clock only
+	// when its input is this recent (live logs, not a replay of old ones).
+	liveWithin = time.Hour
+	// advanceGrace is how far behind the wall clock the engine is advanced,
+	// for lines still in flight.
+	advanceGrace = 5 * time.Second
+)
+
+type pipelineSaved struct {
+	Catalog uint64 `json:"catalog"`
+	Cursor  uint64 `json:"cursor"`
+	Engine  []byte `json:"engine,omitempty"`
+}
+
+// pipeline tails the platform stream from its persisted cursor through
+// the matcher engine of the published catalogue, and turns detections into
+// board entries for their owners.
+type pipeline struct {
+	svc *service
+
+	engine  *matcher.Engine
+	catalog uint64 // version the engine runs
+	parser  matcher.Parser
+
+	active   atomic.Bool   // an engine runs (for lagging, read by ingest)
+	cursor   atomic.Uint64 // last processed platform seq
+	appended atomic.Uint64 // last appended platform seq
+	wakeCh   chan struct{}
+	reloadCh chan struct{}
+	saved    time.Time
+	dirty    bool
+}
+
+func newPipeline(svc *service) *pipeline {
+	return &pipeline{svc: svc, wakeCh: make(chan struct{}, 1), reloadCh: make(chan struct{}, 1)}
+}
+
+func (p *pipeline) wake() {
+	select {
+	case p.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// reload asks the pipeline to run the newly published catalogue.
+func (p *pipeline) reload() {
+	select {
+	case p.reloadCh <- struct{}{}:
+	default:
+	}
+	p.wake()
+}
+
+// lagging reports whether ingestion of platform lines should wait.
+func (p *pipeline) lagging() bool {
+	return p.active.Load() && p.appended.Load() > p.cursor.Load()+maxLag
+}
+
+// noteAppended records the last appended platform seq.
+func (p *pipeline) noteAppended(last uint64) {
+	for {
+		cur := p.appended.Load()
+		if last <= cur || p.appended.CompareAndSwap(cur, last) {
+			break
+		}
+	}
+	p.wake()
+}
+
+// load restores the cursor and the engine of the published catalogue.
+func (p *pipeline) load(ctx context.Context) error {
+	st := p.svc.st
+	u, err := st.Usage(ctx, spec.TenantPlatform)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	p.appended.Store(u.Last)
+	var saved pipelineSaved
+	blob, err := st.GetState(ctx, pipelineState)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		if err := json.Unmarshal(blob, &saved); err != nil {
+			return fmt.Errorf("server: pipeline state: %w", store.ErrCorrupt)
+		}
+	}
+	p.cursor.Store(saved.Cursor)
+	if err := p.loadCatalog(ctx); err != nil {
+		return err
+	}
+	if p.engine != nil && saved.Catalog == p.catalog && len(saved.Engine) > 0 {
+		if err := p.engine.RestoreState(saved.Engine); err != nil {
+			p.svc.s.log.Warn("pipeline state not restored; starting the engine afresh", "err", err)
+			if err := p.newEngine(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (p *pipeline) loadCatalog(ctx context.Context) error {
+	v, data, err := p.svc.st.Published(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cat, err := matcher.ParseCatalog(data)
+	if err != nil {
+		return err
+	}
+	eng, err := matcher.NewEngine(cat, matcher.Options{})
+	if err != nil {
+		return err
+	}
+	p.engine, p.catalog = eng, v
+	p.active.Store(true)
+	return nil
+}
+
+func (p *pipeline) newEngine(ctx context.Context) error {
+	p.engine = nil
+	return p.loadCatalog(ctx)
+}
+
+func (p *pipeline) run(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	defer func() {
+		if err := p.save(context.WithoutCancel(ctx)); err != nil {
+			p.svc.s.log.Error("pipeline state not saved", "err", err)
+		}
+	}()
+	backoff := time.Duration(0)
+	for {
+		select {
+		case <-p.reloadCh:
+			if err := p.save(ctx); err == nil {
+				if err := p.newEngine(ctx); err != nil {
+					p.svc.s.log.Error("catalogue reload failed", "err", err)
+				}
+			}
+		default:
+		}
+		n, err := p.step(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			p.svc.s.log.Error("pipeline step failed", "err", err)
+			backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			continue
+		}
+		backoff = 0
+		if n > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wakeCh:
+		case <-tick.C:
+			if err := p.idle(ctx); err != nil && ctx.Err() == nil {
+				p.svc.s.log.Error("pipeline tick failed", "err", err)
+			}
+		}
+	}
+}
+
+// step processes one chunk of platform records; it returns how many.
+func (p *pipeline) step(ctx context.Context) (int, error) {
+	cursor := p.cursor.Load()
+	start := time.Now()
+	recs, err := p.svc.st.ReadAfter(ctx, spec.TenantPlatform, cursor, pipelineChunk)
+	if err != nil {
+		return 0, err
+	}
+	p.svc.s.metrics.ObserveStore("read_after", start)
+	if len(recs) == 0 {
+		p.svc.s.metrics.PipelineLag.WithLabelValues("matcher").Set(0)
+		return 0, nil
+	}
+	if p.engine != nil {
+		var dets []matcher.Detection
+		for i := range recs {
+			r := &recs[i]
+			mr, _ := p.parser.ParseOrRaw([]byte(r.Line))
+			mr.Seq = r.Seq
+			if mr.Time.IsZero() {
+				mr.Time = r.Time
+			}
+			for _, d := range p.engine.Process(&mr) {
+				dets = append(dets, cloneDetection(d))
+			}
+		}
+		if err := p.svc.handleDetections(ctx, dets); err != nil {
+			return 0, err
+		}
+		p.dirty = true
+	}
+	last := recs[len(recs)-1]
+	p.cursor.Store(last.Seq)
+	if p.appended.Load() > last.Seq {
+		p.svc.s.metrics.PipelineLag.WithLabelValues("matcher").Set(time.Since(last.Received).Seconds())
+	} else {
+		p.svc.s.metrics.PipelineLag.WithLabelValues("matcher").Set(0)
+	}
+	if time.Since(p.saved) >= saveEvery || p.engine == nil {
+		if err := p.save(ctx); err != nil {
+			return 0, err
+		}
+	}
+	return len(recs), nil
+}
+
+// idle advances a live engine's clock, closing windows that time out.
+func (p *pipeline) idle(ctx context.Context) error {
+	if p.engine != nil {
+		now := p.svc.now()
+		if en := p.engine.Now(); !en.IsZero() && now.Sub(en) < liveWithin {
+			if dets := p.engine.Advance(now.Add(-advanceGrace)); len(dets) > 0 {
+				cp := make([]matcher.Detection, len(dets))
+				for i, d := range dets {
+					cp[i] = cloneDetection(d)
+				}
+				if err := p.svc.handleDetections(ctx, cp); err != nil {
+					return err
+				}
+				p.dirty = true
+			}
+		}
+	}
+	if p.dirty || time.Since(p.saved) >= time.Minute {
+		return p.save(ctx)
+	}
+	return nil
+}
+
+func (p *pipeline) save(ctx context.Context) error {
+	s := pipelineSaved{Catalog: p.catalog, Cursor: p.cursor.Load()}
+	if p.engine != nil {
+		b, err := p.engine.SaveState()
+		if err != nil {
+			return err
+		}
+		s.Engine = b
+	}
+	blob, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	if err := p.svc.st.PutState(ctx, pipelineState, blob); err != nil {
+		return err
+	}
+	p.saved, p.dirty = time.Now(), false
+	return nil
+}
+
+func cloneDetection(d matcher.Detection) matcher.Detection {
+	d.Lines = slices.Clone(d.Lines)
+	d.Samples = slices.Clone(d.Samples)
+	d.Compliance = slices.Clone(d.Compliance)
+	d.Related = slices.Clone(d.Related)
+	return d
+}
+
+// handleDetections sends anomalies to the operators' anomaly stream and
+// every detection with an owner to the owner's board.
+func (svc *service) handleDetections(ctx context.Context, dets []matcher.Detection) error {
+	if len(dets) == 0 {
+		return nil
+	}
+	byOwner := map[string][]matcher.Detection{}
+	var owners []string
+	var anomalies []store.Record
+	now := svc.now()
+	for _, d := range dets {
+		svc.s.metrics.Detections.WithLabelValues(severityLabel(d.Severity)).Inc()
+		if d.Kind == matcher.KindAnomaly {
+			line, err := json.Marshal(d)
+			if err != nil {
+				return err
+			}
+			if len(line) > store.MaxLineLen {
+				d.Samples = nil
+				line, _ = json.Marshal(d)
+			}
+			anomalies = append(anomalies, store.Record{Time: d.Start, Received: now, App: "matcher", Severity: 4, Line: string(line),
+				Fields: map[string]string{"kind": string(d.Kind), "id": d.ID}})
+			continue
+		}
+		owner := svc.owner(ctx, &d)
+		if owner == "" {
+			continue
+		}
+		if _, ok := byOwner[owner]; !ok {
+			owners = append(owners, owner)
+		}
+		byOwner[owner] = append(byOwner[owner], d)
+	}
+	if len(anomalies) > 0 {
+		if _, _, err := svc.st.Append(ctx, spec.TenantAnomalies, anomalies); err != nil {
+			return err
+		}
+	}
+	for _, o := range owners {
+		if err := svc.boards.publish(ctx, o, byOwner[o]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// owner finds the tenant a detection is about: the resource's owner in the
+// resource map, else the tenant registered for the detection's project.
+func (svc *service) owner(ctx context.Context, d *matcher.Detection) string {
+	if d.Resource != "" {
+		r, err := svc.st.GetResource(ctx, d.Resource)
+		if err == nil && r.Tenant != "" && !spec.Reserved(r.Tenant) {
+			return r.Tenant
+		}
+	}
+	if d.Tenant != "" {
+		if t := (*svc.projects.Load())[d.Tenant]; t != "" {
+			return t
+		}
+	}
+	return ""
+}

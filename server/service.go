@@ -1,0 +1,220 @@
+package server
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hisoka-project/hisoka/spec"
+)
+
+// service is everything beyond the transport: the store, keys, boards, the
+// attribution of lines to tenants and the pipeline. It exists when
+// [Deps.Store] is set.
+type service struct {
+	s      *Server
+	st     Backend
+	keys   *keyStore
+	ledger ed25519.PublicKey
+	boards *boards
+	pipe   *pipeline
+	now    func() time.Time
+	rnd    io.Reader
+
+	addrs    atomic.Pointer[map[netip.Addr]string] // source address -> tenant
+	projects atomic.Pointer[map[string]string]     // OpenStack project id -> tenant
+	creds    *credCache
+
+	bg     sync.WaitGroup
+	cancel context.CancelFunc
+}
+
+func newService(s *Server, deps Deps) (*service, error) {
+	if deps.IssuerKey == nil {
+		return nil, errors.New("server: Deps.Store needs Deps.IssuerKey")
+	}
+	k, err := newKeys(deps.Store, deps.IssuerKey, deps.Rand)
+	if err != nil {
+		return nil, err
+	}
+	now := deps.Now
+	if now == nil {
+		now = time.Now
+	}
+	svc := &service{s: s, st: deps.Store, keys: k, ledger: deps.IssuerKey.Public().(ed25519.PublicKey), now: now, rnd: deps.Rand, creds: newCredCache(1 << 14)}
+	svc.boards = newBoards(svc)
+	svc.pipe = newPipeline(svc)
+	empty := map[netip.Addr]string{}
+	svc.addrs.Store(&empty)
+	noProjects := map[string]string{}
+	svc.projects.Store(&noProjects)
+	return svc, nil
+}
+
+// init loads what the service needs before serving: the keyring (created
+// on first start), the source address map and the pipeline's state.
+func (svc *service) init(ctx context.Context) error {
+	if err := svc.keys.load(ctx, svc.now()); err != nil {
+		return err
+	}
+	if err := svc.refreshAddrs(ctx); err != nil {
+		return err
+	}
+	return svc.pipe.load(ctx)
+}
+
+// refreshAddrs rebuilds the source address map from every tenant's
+// resources (platform hosts included).
+func (svc *service) refreshAddrs(ctx context.Context) error {
+	ts, err := svc.st.ListTenants(ctx)
+	if err != nil {
+		return err
+	}
+	ids := []string{spec.TenantPlatform}
+	projects := map[string]string{}
+	for _, t := range ts {
+		ids = append(ids, t.ID)
+		if p := t.Settings["project"]; p != "" {
+			projects[p] = t.ID
+		}
+	}
+	m := map[netip.Addr]string{}
+	for _, id := range ids {
+		rs, err := svc.st.ListResources(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if r.Project != "" && !spec.Reserved(r.Tenant) {
+				if _, ok := projects[r.Project]; !ok {
+					projects[r.Project] = r.Tenant
+				}
+			}
+			for _, a := range r.Addresses {
+				if ip, err := netip.ParseAddr(a); err == nil {
+					m[ip.Unmap()] = r.Tenant
+				}
+			}
+		}
+	}
+	svc.addrs.Store(&m)
+	svc.projects.Store(&projects)
+	return nil
+}
+
+// tenantByAddr returns the tenant owning a source address, or "".
+func (svc *service) tenantByAddr(a netip.Addr) string {
+	return (*svc.addrs.Load())[a.Unmap()]
+}
+
+// start runs the background work: the pipeline, key rotation, the per-epoch
+// board batches, ledger checkpoints and retention.
+func (svc *service) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	svc.cancel = cancel
+	svc.bg.Add(2)
+	go func() {
+		defer svc.bg.Done()
+		svc.pipe.run(ctx)
+	}()
+	go func() {
+		defer svc.bg.Done()
+		svc.housekeeping(ctx)
+	}()
+}
+
+// stop ends the background work and waits for it (the pipeline saves its
+// state before returning).
+func (svc *service) stop() {
+	if svc.cancel != nil {
+		svc.cancel()
+	}
+	svc.bg.Wait()
+}
+
+func (svc *service) housekeeping(ctx context.Context) {
+	tick := time.NewTicker(15 * time.Second)
+	defer tick.Stop()
+	slow := 0
+	for {
+		now := svc.now()
+		if _, err := svc.keys.rotate(ctx, now); err != nil && ctx.Err() == nil {
+			svc.s.log.Error("key rotation failed", "err", err)
+		}
+		if err := svc.boards.heartbeat(ctx, now); err != nil && ctx.Err() == nil {
+			svc.s.log.Error("epoch batches failed", "err", err)
+		}
+		if slow%4 == 0 {
+			if err := svc.st.CheckpointAll(ctx); err != nil && ctx.Err() == nil {
+				svc.s.log.Error("ledger checkpoints failed", "err", err)
+			}
+			if _, err := svc.st.EnforceRetention(ctx, now); err != nil && ctx.Err() == nil {
+				svc.s.log.Error("retention failed", "err", err)
+			}
+			if err := svc.refreshAddrs(ctx); err != nil && ctx.Err() == nil {
+				svc.s.log.Error("resource map refresh failed", "err", err)
+			}
+		}
+		slow++
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Start listens on the configured HTTP and syslog addresses, starts the
+// pipeline and returns once everything listens. It needs a server made by
+// [Open].
+func (s *Server) Start() error {
+	if s.svc == nil {
+		return errors.New("server: Start needs a server made by Open")
+	}
+	ln, err := net.Listen("tcp", s.cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("server: HTTP listener: %w", err)
+	}
+	sl, err := s.ListenSyslog(syslogSink{s.svc})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	s.mu.Lock()
+	s.listening = append([]net.Addr{ln.Addr()}, sl...)
+	s.mu.Unlock()
+	s.svc.start()
+	go func() {
+		if err := s.Serve(ln); err != nil {
+			s.log.Error("HTTP server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Addrs returns the addresses the server listens on: HTTP first, then the
+// syslog listeners in the order TCP, TLS, UDP (those configured).
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]net.Addr(nil), s.listening...)
+}
+
+// Close stops the pipeline (after [Server.Shutdown] has drained the
+// listeners) and closes the store.
+func (s *Server) Close() error {
+	if s.svc != nil {
+		s.svc.stop()
+	}
+	if s.closer != nil {
+		return s.closer.Close()
+	}
+	return nil
+}
