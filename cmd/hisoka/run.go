@@ -32,6 +32,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"version", "print the version", runVersion},
+		{"serve", "run the server: HTTP API, syslog listeners, pipeline", runServe},
+		{"admin", "operator commands: token, tenants, resources, catalogues, rotate", runAdmin},
 		{"templates", "mine templates: one JSON line per input line", runTemplates},
 		{"learn", "learn a proposed pattern catalogue from normal logs", runLearn},
 		{"match", "match a catalogue against logs: one JSON line per detection", runMatch},
