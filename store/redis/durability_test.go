@@ -14,7 +14,7 @@ import (
 
 	"github.com/hisoka-project/hisoka/store"
 	"github.com/hisoka-project/hisoka/store/backup"
-	"github.com/hisoka-project/hisoka/store/internal/redistest"
+	"github.com/hisoka-project/hisoka/store/redistest"
 	"github.com/hisoka-project/hisoka/store/storetest"
 )
 

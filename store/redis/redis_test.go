@@ -9,7 +9,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hisoka-project/hisoka/store"
-	"github.com/hisoka-project/hisoka/store/internal/redistest"
+	"github.com/hisoka-project/hisoka/store/redistest"
 	"github.com/hisoka-project/hisoka/store/storetest"
 )
 
