@@ -215,8 +215,13 @@ type LogSource interface {
 	store.Ledger
 }
 
+// verifyChunk bounds the records held in memory at once by Verify.
+const verifyChunk = 50000
+
 // Verify proves and verifies every retained record of each tenant against
-// its checkpoint under pub, as a tenant would.
+// its checkpoints under pub, as a tenant would. Long logs are verified in
+// contiguous ranges of verifyChunk records, each against a signed
+// checkpoint, which together cover the whole retained range.
 func Verify(ctx context.Context, s LogSource, pub ed25519.PublicKey, tenants []string) error {
 	for _, t := range tenants {
 		u, err := s.Usage(ctx, t)
@@ -226,22 +231,32 @@ func Verify(ctx context.Context, s LogSource, pub ed25519.PublicKey, tenants []s
 		if u.Records == 0 {
 			continue
 		}
-		p, err := s.Prove(ctx, t, u.First, u.Last)
-		if err != nil {
-			return fmt.Errorf("%w: prove: %w", ErrVerify, err)
+		for from := u.First; from <= u.Last; from += verifyChunk {
+			to := min(u.Last, from+verifyChunk-1)
+			if err := verifyRange(ctx, s, pub, t, from, to); err != nil {
+				return err
+			}
 		}
-		var es []ledger.Entry
-		err = s.Export(ctx, t, u.First, u.Last, func(r store.Record) error {
-			b, err := r.MarshalBinary()
-			es = append(es, ledger.Entry{Seq: r.Seq, Data: b})
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if err := ledger.Verify(pub, &p, es); err != nil {
-			return fmt.Errorf("%w: %w", ErrVerify, err)
-		}
+	}
+	return nil
+}
+
+func verifyRange(ctx context.Context, s LogSource, pub ed25519.PublicKey, t string, from, to uint64) error {
+	p, err := s.Prove(ctx, t, from, to)
+	if err != nil {
+		return fmt.Errorf("%w: prove: %w", ErrVerify, err)
+	}
+	es := make([]ledger.Entry, 0, to-from+1)
+	err = s.Export(ctx, t, from, to, func(r store.Record) error {
+		b, err := r.MarshalBinary()
+		es = append(es, ledger.Entry{Seq: r.Seq, Data: b})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := ledger.Verify(pub, &p, es); err != nil {
+		return fmt.Errorf("%w: %w", ErrVerify, err)
 	}
 	return nil
 }
