@@ -21,8 +21,9 @@ import (
 // frame to that token's tenant, or to the platform stream for a
 // platform-ingest token; otherwise the sender's address through the
 // resource map (platform hosts are resources of the reserved tenant
-// "platform"); otherwise the quarantine. Frames with an invalid token go to
-// the quarantine too: nothing is dropped.
+// "platform"); otherwise the quarantine. Frames with an invalid or expired
+// token go to the quarantine too (whatever their address): nothing is
+// dropped, nothing is trusted.
 type syslogSink struct{ svc *service }
 
 var _ syslogd.Sink = syslogSink{}
@@ -43,9 +44,10 @@ func (k syslogSink) Deliver(ctx context.Context, frames []syslogd.Frame) error {
 		tenant := ""
 		if tok, rest, ok := ExtractToken(data); ok {
 			data = rest
-			tenant = svc.creds.tenant(ctx, svc.s.verifier, tok)
-		}
-		if tenant == "" {
+			if tenant = svc.creds.tenant(ctx, svc.s.verifier, tok); tenant == "" {
+				tenant = spec.TenantQuarantine // a bad credential is never trusted
+			}
+		} else {
 			tenant = svc.tenantByAddr(f.Peer.Addr())
 		}
 		if tenant == "" {
