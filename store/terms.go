@@ -9,11 +9,30 @@ import (
 // MaxTermLen bounds an indexed term; longer words are cut to it.
 const MaxTermLen = 64
 
+// asciiTerm marks the ASCII bytes that belong to terms.
+var asciiTerm = func() (t [utf8.RuneSelf]bool) {
+	for c := 0; c < utf8.RuneSelf; c++ {
+		t[c] = ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c == '_' || c == '-' || c == '.'
+	}
+	return t
+}()
+
 func termRune(r rune) bool {
 	if r < utf8.RuneSelf {
-		return ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9') || r == '_' || r == '-' || r == '.'
+		return asciiTerm[r]
 	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// trimDots removes leading and trailing '.' and '-'.
+func trimDots(w string) string {
+	for len(w) > 0 && (w[0] == '.' || w[0] == '-') {
+		w = w[1:]
+	}
+	for len(w) > 0 && (w[len(w)-1] == '.' || w[len(w)-1] == '-') {
+		w = w[:len(w)-1]
+	}
+	return w
 }
 
 // Terms splits a line into its search terms: maximal runs of letters, digits,
@@ -31,7 +50,7 @@ func Terms(line string, fn func(term string)) {
 func TermBytes(line string, scratch []byte, fn func(term []byte)) {
 	start := -1
 	flush := func(end int) {
-		w := strings.Trim(line[start:end], ".-")
+		w := trimDots(line[start:end])
 		start = -1
 		if w == "" {
 			return
@@ -54,11 +73,15 @@ func TermBytes(line string, scratch []byte, fn func(term []byte)) {
 	}
 	for i := 0; i < len(line); {
 		c := line[i]
-		r, size := rune(c), 1
-		if c >= utf8.RuneSelf {
+		in, size := false, 1
+		if c < utf8.RuneSelf {
+			in = asciiTerm[c]
+		} else {
+			var r rune
 			r, size = utf8.DecodeRuneInString(line[i:])
+			in = termRune(r)
 		}
-		if termRune(r) {
+		if in {
 			if start < 0 {
 				start = i
 			}

@@ -205,30 +205,23 @@ func (l *Log) build(tenant string, prev Head, recs []store.Record, now time.Time
 	blocks := make([]*Block, 0, len(spans))
 	norm := make([]store.Record, 0, min(len(recs), MaxBlockRecords))
 	buckets := map[int64]struct{}{}
-	var canon []byte
+	type chained struct {
+		head  Head
+		bytes int
+		err   error
+	}
 	for _, sp := range spans {
 		cur := &Block{Meta: Meta{First: next.Seq + 1, Prev: next.Chain, Appended: now.UnixNano()}}
 		norm = norm[:0]
 		clear(buckets)
-		raw := 0
 		for i := sp.start; i < sp.end; i++ {
 			r := recs[i]
-			next.Seq++
-			r.Seq = next.Seq
+			r.Seq = cur.First + uint64(i-sp.start)
 			if r.Received.IsZero() {
 				r.Received = now
 			}
 			r.Received = r.Received.UTC()
 			r.Time = r.Time.UTC()
-			var err error
-			canon, err = r.AppendBinary(canon[:0])
-			if err != nil {
-				return Head{}, nil, err
-			}
-			next.Chain = ledger.Next(next.Chain, ledger.Leaf(canon))
-			next.Records++
-			next.Bytes += uint64(len(canon))
-			raw += len(canon)
 			norm = append(norm, r)
 			t := effTime(&r)
 			if i == sp.start || t < cur.MinTime {
@@ -239,15 +232,39 @@ func (l *Log) build(tenant string, prev Head, recs []store.Record, now time.Time
 			}
 			buckets[bucketOf(t)] = struct{}{}
 		}
-		cur.Last = next.Seq
+		cur.Last = cur.First + uint64(len(norm)) - 1
+		// The chain (canonical encoding and SHA-256) runs beside the compression.
+		done := make(chan chained, 1)
+		go func(h Head, rs []store.Record) {
+			var canon []byte
+			n := 0
+			for i := range rs {
+				var err error
+				if canon, err = rs[i].AppendBinary(canon[:0]); err != nil {
+					done <- chained{err: err}
+					return
+				}
+				h.Chain = ledger.Next(h.Chain, ledger.Leaf(canon))
+				n += len(canon)
+			}
+			h.Seq += uint64(len(rs))
+			h.Records += uint64(len(rs))
+			h.Bytes += uint64(n)
+			done <- chained{head: h, bytes: n}
+		}(next, norm)
 		for k := range buckets {
 			cur.Buckets = append(cur.Buckets, k)
 		}
 		sort.Slice(cur.Buckets, func(i, j int) bool { return cur.Buckets[i] < cur.Buckets[j] })
-		cur.RawBytes = uint64(raw)
-		cols := encodeColumns(make([]byte, 0, raw), norm)
+		cols := encodeColumns(make([]byte, 0, 64<<10), norm)
 		cur.Data = l.enc.EncodeAll(cols, make([]byte, 0, len(cols)/4+64))
+		c := <-done
 		cur.Bloom = <-sp.bloom
+		if c.err != nil {
+			return Head{}, nil, c.err
+		}
+		next = c.head
+		cur.RawBytes = uint64(c.bytes)
 		blocks = append(blocks, cur)
 	}
 	return next, blocks, nil
