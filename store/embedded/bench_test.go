@@ -111,9 +111,6 @@ func dirSize(b *testing.B, dir string) int64 {
 	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 		if err == nil && !fi.IsDir() {
 			n += fi.Size()
-			if fi.Size() > 1<<20 {
-				b.Logf("%s %d", filepath.Base(p), fi.Size())
-			}
 		}
 		return err
 	})
