@@ -162,6 +162,21 @@ type Resource struct {
 	Project   string
 }
 
+// Validate reports whether r can be stored: a valid id and tenant and a known kind.
+func (r *Resource) Validate() error {
+	if err := ValidName(r.ID); err != nil {
+		return err
+	}
+	if err := ValidTenant(r.Tenant); err != nil {
+		return err
+	}
+	switch r.Kind {
+	case KindVM, KindVolume, KindHost:
+		return nil
+	}
+	return fmt.Errorf("%w: resource kind", ErrInvalidArg)
+}
+
 // Resources stores resources; ids are unique across tenants.
 type Resources interface {
 	PutResource(ctx context.Context, r Resource) error

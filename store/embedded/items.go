@@ -71,23 +71,9 @@ func (s *DB) DeleteTenant(ctx context.Context, id string) error {
 	return s.commit(b)
 }
 
-func validResource(r *store.Resource) error {
-	if err := store.ValidName(r.ID); err != nil {
-		return err
-	}
-	if err := store.ValidTenant(r.Tenant); err != nil {
-		return err
-	}
-	switch r.Kind {
-	case store.KindVM, store.KindVolume, store.KindHost:
-		return nil
-	}
-	return fmt.Errorf("%w: resource kind", store.ErrInvalidArg)
-}
-
 // PutResource implements store.Resources.
 func (s *DB) PutResource(ctx context.Context, r store.Resource) error {
-	if err := validResource(&r); err != nil {
+	if err := r.Validate(); err != nil {
 		return err
 	}
 	v, err := json.Marshal(r)
