@@ -38,10 +38,12 @@ type live struct {
 	op     string // operator token
 }
 
-func startLive(t *testing.T) *live {
+func startLive(t *testing.T) *live { return startLiveIn(t, t.TempDir()) }
+
+func startLiveIn(t *testing.T, dir string) *live {
 	t.Helper()
 	cfg := server.DefaultConfig()
-	cfg.DataDir = t.TempDir()
+	cfg.DataDir = dir
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Syslog.TCPAddr = "127.0.0.1:0"
 	cfg.Syslog.UDPAddr = ""
@@ -56,20 +58,27 @@ func startLive(t *testing.T) *live {
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
 	addrs := s.Addrs()
 	l := &live{t: t, srv: s, cfg: cfg, url: "http://" + addrs[0].String(), syslog: addrs[1].String()}
+	t.Cleanup(l.stop)
 	l.op = l.mint("operator", "")
 	return l
+}
+
+// stop shuts the server down gracefully (once).
+func (l *live) stop() {
+	if l.srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := l.srv.Shutdown(ctx); err != nil {
+		l.t.Error(err)
+	}
+	if err := l.srv.Close(); err != nil {
+		l.t.Error(err)
+	}
+	l.srv = nil
 }
 
 func (l *live) mint(role, tenant string) string {
