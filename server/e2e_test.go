@@ -30,7 +30,7 @@ import (
 // live is a running server on real listeners and what a test needs to
 // talk to it.
 type live struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *server.Server
 	cfg    server.Config
 	url    string
@@ -38,15 +38,20 @@ type live struct {
 	op     string // operator token
 }
 
-func startLive(t *testing.T) *live { return startLiveIn(t, t.TempDir()) }
+func startLive(t testing.TB) *live { return startLiveIn(t, t.TempDir()) }
 
-func startLiveIn(t *testing.T, dir string) *live {
+func startLiveIn(t testing.TB, dir string) *live { return startLiveWith(t, dir, nil) }
+
+func startLiveWith(t testing.TB, dir string, tune func(*server.Config)) *live {
 	t.Helper()
 	cfg := server.DefaultConfig()
 	cfg.DataDir = dir
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Syslog.TCPAddr = "127.0.0.1:0"
 	cfg.Syslog.UDPAddr = ""
+	if tune != nil {
+		tune(&cfg)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("HISOKA_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -211,7 +216,7 @@ func (l *live) poll(tn *tenant, v *crypto.ChainVerifier, wait time.Duration) []*
 	return bs
 }
 
-func matchAll(t *testing.T, m *crypto.Matcher, bs []*crypto.Batch) []crypto.Notification {
+func matchAll(t testing.TB, m *crypto.Matcher, bs []*crypto.Batch) []crypto.Notification {
 	t.Helper()
 	var out []crypto.Notification
 	for _, b := range bs {
