@@ -13,7 +13,8 @@
 //     tokens holding numbers, addresses, UUIDs, hex, paths, URLs and
 //     key=value values become typed placeholders; a line whose skeleton was
 //     seen before is resolved by one hash lookup; a word position becomes a
-//     placeholder only once it has taken many distinct values.
+//     placeholder once it has taken many distinct values, or at once when
+//     otherwise alike lines hold a typed value there.
 //   - [Learner] learns a [Catalog] from normal logs: the steady periodic
 //     background of each template, and the recurring bursts of each resource
 //     (run-length sequences of templates, clustered by similarity) proposed

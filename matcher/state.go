@@ -41,6 +41,7 @@ type minerGroup struct {
 	Values  []string `json:"values,omitempty"`
 	Members []int32  `json:"members,omitempty"`
 	Merged  int32    `json:"merged"`
+	Typed   *int32   `json:"typed,omitempty"`
 	Pos     int      `json:"pos"`
 }
 
@@ -67,6 +68,10 @@ func (m *Miner) MarshalJSON() ([]byte, error) {
 	}
 	for h, g := range m.masked {
 		mg := minerGroup{Hash: strconv.FormatUint(h, 16), Members: g.members, Merged: g.merged, Pos: g.pos}
+		if g.typed >= 0 {
+			typed := g.typed
+			mg.Typed = &typed
+		}
 		for v := range g.values {
 			mg.Values = append(mg.Values, v)
 		}
@@ -131,7 +136,13 @@ func (m *Miner) UnmarshalJSON(b []byte) error {
 		if err != nil || (g.Merged != -1 && !ok(g.Merged)) || g.Pos < 0 {
 			return fmt.Errorf("%w: group", ErrState)
 		}
-		mg := &maskGroup{merged: g.Merged, pos: g.Pos, members: g.Members}
+		mg := &maskGroup{merged: g.Merged, typed: -1, pos: g.Pos, members: g.Members}
+		if g.Typed != nil {
+			if !ok(*g.Typed) {
+				return fmt.Errorf("%w: group typed template", ErrState)
+			}
+			mg.typed = *g.Typed
+		}
 		for _, mem := range g.Members {
 			if !ok(mem) {
 				return fmt.Errorf("%w: group member", ErrState)

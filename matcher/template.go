@@ -73,6 +73,7 @@ type maskGroup struct {
 	values  map[string]struct{}
 	members []int32
 	merged  int32 // template index once merged, else -1
+	typed   int32 // a template with a typed placeholder here, else -1
 	pos     int
 }
 
@@ -288,14 +289,19 @@ func (m *Miner) slowAdd(msg []byte, h uint64) int32 {
 	if k <= 0 {
 		k = DefaultMergeValues
 	}
+	// A position where one line has a typed value (number, address, id)
+	// and otherwise alike lines have a word is a parameter slot at once:
+	// the word is another value of the same parameter ("Invalid user 1234
+	// from <IP>" and "Invalid user admin from <IP>").
 	for pos := range t.toks {
-		if t.toks[pos].isVar {
-			continue
+		tk := &t.toks[pos]
+		if tk.isVar && tk.key != "" {
+			continue // a key=value token never meets a bare word
 		}
 		mh := m.maskedHash(msg, pos)
 		g := m.masked[mh]
 		if g == nil {
-			g = &maskGroup{values: map[string]struct{}{}, merged: -1, pos: pos}
+			g = &maskGroup{merged: -1, typed: -1, pos: pos}
 			m.masked[mh] = g
 		}
 		if g.merged >= 0 {
@@ -303,27 +309,54 @@ func (m *Miner) slowAdd(msg []byte, h uint64) int32 {
 			m.mergeInto(root, idx)
 			return root
 		}
-		g.values[t.toks[pos].text] = struct{}{}
-		g.members = append(g.members, idx)
-		if len(g.values) >= k {
-			root := m.resolve(g.members[0])
-			rt := m.tmpls[root]
-			rt.toks[pos] = mtoken{text: phAny, isVar: true, wild: true, typ: phAny}
-			rt.nconst--
-			for _, mem := range g.members[1:] {
-				if r := m.resolve(mem); r != root {
-					m.mergeInto(root, r)
+		if tk.isVar {
+			if len(g.members) == 0 {
+				if g.typed < 0 {
+					g.typed = idx
 				}
+				continue
 			}
-			g.merged = root
-			g.values, g.members = nil, nil
-			if m.onChange != nil {
-				m.onChange(root)
-			}
-			return root
+			g.members = append(g.members, idx)
+			return m.wildcard(g, pos)
+		}
+		if g.values == nil {
+			g.values = make(map[string]struct{}, 1)
+		}
+		g.values[tk.text] = struct{}{}
+		g.members = append(g.members, idx)
+		if g.typed >= 0 || len(g.values) >= k {
+			return m.wildcard(g, pos)
 		}
 	}
 	return idx
+}
+
+// wildcard turns position pos of the group's first template into a word
+// placeholder and merges the group's other templates (and its typed one)
+// into it.
+func (m *Miner) wildcard(g *maskGroup, pos int) int32 {
+	root := m.resolve(g.members[0])
+	rt := m.tmpls[root]
+	if !rt.toks[pos].isVar {
+		rt.nconst--
+	}
+	rt.toks[pos] = mtoken{text: phAny, isVar: true, wild: true, typ: phAny}
+	for _, mem := range g.members[1:] {
+		if r := m.resolve(mem); r != root {
+			m.mergeInto(root, r)
+		}
+	}
+	if g.typed >= 0 {
+		if r := m.resolve(g.typed); r != root {
+			m.mergeInto(root, r)
+		}
+	}
+	g.merged = root
+	g.values, g.members = nil, nil
+	if m.onChange != nil {
+		m.onChange(root)
+	}
+	return root
 }
 
 func (m *Miner) mergeInto(root, other int32) {

@@ -153,6 +153,46 @@ func TestMinerWordPositionBecomesPlaceholder(t *testing.T) {
 	}
 }
 
+// TestMinerTypedValueMakesWordSlot: a position that holds a typed value
+// (here a number) in one line and a word in otherwise alike lines is a
+// parameter slot at once, whichever comes first, and across a state restore.
+func TestMinerTypedValueMakesWordSlot(t *testing.T) {
+	for _, order := range [][]string{
+		{"Invalid user admin from 103.99.0.122", "Invalid user 1234 from 103.99.0.122", "Invalid user guest from 10.0.0.1"},
+		{"Invalid user 1234 from 103.99.0.122", "Invalid user admin from 103.99.0.122", "Invalid user guest from 10.0.0.1"},
+	} {
+		for _, restore := range []bool{false, true} {
+			m := NewMiner()
+			a := m.Add([]byte(order[0]))
+			if restore {
+				st, err := m.MarshalJSON()
+				if err != nil {
+					t.Fatal(err)
+				}
+				m = NewMiner()
+				if err := m.UnmarshalJSON(st); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b := m.Add([]byte(order[1]))
+			c := m.Add([]byte(order[2]))
+			if m.Resolve(a) != b || b != c {
+				t.Fatalf("%q (restore %v): templates %d %d %d", order, restore, m.Resolve(a), b, c)
+			}
+			if got := m.Template(c).Text; got != "Invalid user <*> from <IP>" {
+				t.Fatalf("template %q", got)
+			}
+		}
+	}
+	// Words alone still need DefaultMergeValues distinct values.
+	m := NewMiner()
+	a := m.Add([]byte("Invalid user admin from 103.99.0.122"))
+	b := m.Add([]byte("Invalid user guest from 103.99.0.122"))
+	if a == b {
+		t.Fatal("two words merged without a typed value")
+	}
+}
+
 func TestGlobToken(t *testing.T) {
 	tests := []struct {
 		pat, s string
