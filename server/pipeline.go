@@ -19,7 +19,7 @@ const (
 	// its cursor (last processed seq) and the engine state, saved together.
 	pipelineState = "pipeline/platform"
 	// pipelineChunk is how many records the pipeline reads at once.
-	pipelineChunk = 4096
+	pipelineChunk = 32768
 	// maxLag is how many acknowledged platform lines may wait for the
 	// matcher before ingestion is slowed (429, syslog blocks).
 	maxLag = 1 << 20

@@ -208,6 +208,10 @@ func (s *Server) ListenSyslog(sink syslogd.Sink) ([]net.Addr, error) {
 	c := s.cfg.Syslog
 	srv := syslogd.NewServer(syslogd.Config{
 		MaxFrameBytes: int(s.cfg.Limits.MaxFrameBytes),
+		// Larger batches than syslogd's default: each batch is one durable
+		// (synced) store append.
+		MaxBatch:      8192,
+		MaxBatchBytes: 2 << 20,
 		MaxConns:      c.MaxConns,
 		IdleTimeout:   c.IdleTimeout,
 		Logger:        s.log,

@@ -199,6 +199,20 @@ func (s *Server) Start() error {
 	return nil
 }
 
+// Pending returns how many acknowledged platform lines the pipeline has
+// not processed yet (0 without a published catalogue's engine or when it
+// has caught up).
+func (s *Server) Pending() uint64 {
+	if s.svc == nil {
+		return 0
+	}
+	a, c := s.svc.pipe.appended.Load(), s.svc.pipe.cursor.Load()
+	if a <= c {
+		return 0
+	}
+	return a - c
+}
+
 // Addrs returns the addresses the server listens on: HTTP first, then the
 // syslog listeners in the order TCP, TLS, UDP (those configured).
 func (s *Server) Addrs() []net.Addr {
