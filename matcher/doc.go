@@ -10,7 +10,8 @@
 //     byte fields alias the line. Year-less RFC 3164 stamps take their year
 //     from [Parser.Reference].
 //   - [Miner] mines message templates online (a Drain/SHISO-family method):
-//     tokens holding numbers, addresses, UUIDs, hex, paths, URLs and
+//     tokens holding numbers, addresses, UUIDs, hex, paths, URLs, dates
+//     (weekday and month names included), empty "()" or "" values and
 //     key=value values become typed placeholders; a line whose skeleton was
 //     seen before is resolved by one hash lookup; a word position becomes a
 //     placeholder once it has taken many distinct values, or at once when

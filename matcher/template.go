@@ -151,7 +151,10 @@ func (m *Miner) tokenize(msg []byte) uint64 {
 		}
 		sp := span{s: int32(s), e: int32(i)}
 		kv := eq > s && eq < i-1 && msg[s] != '/' && !colonSlash
-		if digit || msg[s] == '/' || colonSlash || kv {
+		if i-s == 2 && isEmptyPair(msg[s], msg[s+1]) {
+			// "()", "[]", "\"\"": a bracketed or quoted value that is empty.
+			sp.isVar, sp.vs, sp.ve = true, int32(s+1), int32(s+1)
+		} else if digit || msg[s] == '/' || colonSlash || kv {
 			vs, ve := s, i
 			if kv {
 				vs = eq + 1
@@ -164,6 +167,18 @@ func (m *Miner) tokenize(msg []byte) uint64 {
 			}
 			if vs < ve {
 				sp.isVar, sp.kv, sp.vs, sp.ve = true, kv, int32(vs), int32(ve)
+			}
+		}
+		if sp.isVar && !sp.kv && !sp.empty() {
+			// Weekday and month names just before a number are part of a
+			// date ("Fri Jun 17 20:55:06 2005"), so part of the value.
+			k := len(m.spans)
+			for k > 0 && !m.spans[k-1].isVar && isDateName(msg[m.spans[k-1].s:m.spans[k-1].e]) {
+				k--
+			}
+			if k < len(m.spans) {
+				sp.s, sp.vs = m.spans[k].s, m.spans[k].s
+				m.spans = m.spans[:k]
 			}
 		}
 		if sp.isVar && !sp.kv && len(m.spans) > 0 {
@@ -186,6 +201,32 @@ func (m *Miner) tokenize(msg []byte) uint64 {
 		h = (h ^ 0x20) * fnvPrim
 	}
 	return h ^ uint64(len(m.spans))<<56
+}
+
+func (sp *span) empty() bool { return sp.vs == sp.ve }
+
+func isEmptyPair(a, b byte) bool {
+	switch {
+	case a == '(' && b == ')', a == '[' && b == ']', a == '{' && b == '}', a == '"' && b == '"', a == '\'' && b == '\'':
+		return true
+	}
+	return false
+}
+
+// isDateName reports whether b is an English weekday or month name, full or
+// abbreviated, as C's asctime, syslog and HTTP dates write them.
+func isDateName(b []byte) bool {
+	if len(b) < 3 || len(b) > 9 || b[0] < 'A' || b[0] > 'Z' {
+		return false
+	}
+	switch string(b) {
+	case "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun",
+		"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+		"January", "February", "March", "April", "June", "July", "August", "September", "October", "November", "December":
+		return true
+	}
+	return false
 }
 
 // hashBytes mixes b into h eight bytes at a time.
@@ -465,6 +506,9 @@ func (tk *mtoken) skelText() string {
 
 // classify names the type of a variable token's core.
 func classify(b []byte) string {
+	if len(b) == 0 {
+		return phAny
+	}
 	switch {
 	case isUUID(b):
 		return phUUID

@@ -193,6 +193,27 @@ func TestMinerTypedValueMakesWordSlot(t *testing.T) {
 	}
 }
 
+// TestMinerDatesAndEmptyValues: a date written with weekday and month
+// names is one value, and an empty "()" is an empty value, so the lines
+// below have one shape.
+func TestMinerDatesAndEmptyValues(t *testing.T) {
+	m := NewMiner()
+	a := m.Add([]byte("connection from 24.54.76.216 (24-54-76-216.bflony.adelphia.net) at Fri Jun 17 07:07:00 2005"))
+	b := m.Add([]byte("connection from 222.33.90.199 () at Mon Jun 20 03:40:59 2005"))
+	c := m.Add([]byte("connection from 210.245.165.136 () at Wed Jul 22 13:16:30 2005"))
+	if m.Resolve(a) != m.Resolve(b) || m.Resolve(b) != c {
+		t.Fatalf("templates %d %d %d", m.Resolve(a), m.Resolve(b), c)
+	}
+	if got := m.Template(c).Text; got != "connection from <*>) at <*>" {
+		t.Fatalf("template %q", got)
+	}
+	// A month name not followed by a number stays a word.
+	m = NewMiner()
+	if got := m.Template(m.Add([]byte("May retry later"))).Text; got != "May retry later" {
+		t.Fatalf("template %q", got)
+	}
+}
+
 func TestGlobToken(t *testing.T) {
 	tests := []struct {
 		pat, s string
