@@ -1,0 +1,219 @@
+package tenantclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hisoka-project/hisoka/crypto"
+	"github.com/hisoka-project/hisoka/spec"
+)
+
+// Notification is one verified, decrypted occurrence of a subscription.
+type Notification struct {
+	// Subscription is the local subscription id; Pattern, Resource and
+	// Params repeat what it names.
+	Subscription string         `json:"subscription"`
+	Pattern      string         `json:"pattern"`
+	Resource     string         `json:"resource"`
+	Params       []crypto.Param `json:"params,omitempty"`
+	// Period is the key period of the token that recognised the entry.
+	Period uint64 `json:"period"`
+	// Seq is the board batch that carried it; Epoch and Counter place the
+	// occurrence (unique per subscription and period).
+	Seq     uint64 `json:"seq"`
+	Epoch   uint64 `json:"epoch"`
+	Counter uint64 `json:"counter"`
+	// The sealed payload: when, how bad, how often.
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	Severity uint8     `json:"severity"`
+	Count    uint32    `json:"count"`
+}
+
+// pollLimit is the server's page size: a full page means more is waiting.
+const pollLimit = 100
+
+// maxWait is the server's bound on a long poll.
+const maxWait = 60 * time.Second
+
+// fetch long-polls the board once (up to wait), verifies what arrives,
+// matches it and appends the notifications to the pending queue, then
+// saves. Batches accepted before a verification error are kept. c.mu must
+// be held.
+func (c *Client) fetch(ctx context.Context, wait time.Duration) error {
+	if c.lastRefresh.IsZero() || c.cfg.Now().Sub(c.lastRefresh) >= c.cfg.RefreshInterval {
+		if err := c.refresh(ctx); err != nil {
+			return err
+		}
+	}
+	if c.verifier.BoardKey == nil {
+		return fmt.Errorf("%w: board key not pinned", ErrConfig)
+	}
+	for {
+		q := url.Values{}
+		q.Set("after", strconv.FormatUint(c.verifier.LastSeq, 10))
+		if wait > 0 {
+			q.Set("wait", min(wait, maxWait).String())
+		}
+		var page spec.Notifications
+		if err := c.doJSON(ctx, http.MethodGet, c.tenantPath("/notifications"), q, nil, &page); err != nil {
+			return err
+		}
+		wire := make([][]byte, len(page.Batches))
+		for i, b := range page.Batches {
+			wire[i] = b.Data
+		}
+		accepted, verr := c.verifier.Verify(wire...)
+		var merr error
+		for _, b := range accepted {
+			ns, err := c.matcher.Match(b)
+			if err != nil {
+				merr = errors.Join(merr, classify(err, ErrTampered))
+			}
+			for _, n := range ns {
+				c.st.Pending = append(c.st.Pending, c.notification(b.Seq(), n))
+			}
+			c.st.LastCreated = b.Created()
+		}
+		c.dropExpired()
+		if err := c.save(); err != nil {
+			return err
+		}
+		if verr != nil {
+			return errors.Join(verifyError(verr), merr)
+		}
+		if merr != nil {
+			return merr
+		}
+		if len(page.Batches) < pollLimit {
+			break
+		}
+		wait = 0
+	}
+	if c.verifier.LastSeq > 0 {
+		if err := c.verifier.CheckFresh(c.cfg.Now()); err != nil {
+			return classify(err, ErrWithheld)
+		}
+	}
+	return nil
+}
+
+// verifyError puts a ChainVerifier error in its class.
+func verifyError(err error) error {
+	switch {
+	case errors.Is(err, crypto.ErrBatchGap), errors.Is(err, crypto.ErrBatchStale):
+		return classify(err, ErrWithheld)
+	case errors.Is(err, crypto.ErrBatchReplayed):
+		return classify(err, ErrReplayed)
+	case errors.Is(err, crypto.ErrBatchReordered):
+		return classify(err, ErrReordered)
+	}
+	return classify(err, ErrTampered)
+}
+
+func (c *Client) notification(seq uint64, n crypto.Notification) Notification {
+	out := Notification{Seq: seq, Epoch: n.Epoch, Counter: n.Counter,
+		Start: n.Payload.Start.UTC(), End: n.Payload.End.UTC(), Severity: uint8(n.Payload.Severity), Count: n.Payload.Count}
+	p, sub, _ := strings.Cut(n.SubscriptionID, "/")
+	out.Period, _ = strconv.ParseUint(p, 10, 64)
+	out.Subscription = sub
+	if i := c.find(sub); i >= 0 {
+		s := c.st.Subscriptions[i]
+		out.Pattern, out.Resource, out.Params = s.Pattern, s.Resource, s.Params
+	}
+	return out
+}
+
+// Poll long-polls the board once, waiting up to wait (at most a minute) for
+// a batch, and returns the notifications not yet delivered: every batch is
+// verified (signature, tenant, sequence, hash chain, freshness) before its
+// entries are matched locally and opened. The state (chain, counters) is
+// saved before Poll returns, so a restarted client resumes from the last
+// verified batch and never returns a notification twice.
+//
+// Verification failures are returned as ErrTampered, ErrWithheld,
+// ErrReplayed or ErrReordered (wrapping the crypto sentinel); the
+// notifications of batches verified before the failure are still returned.
+func (c *Client) Poll(ctx context.Context, wait time.Duration) ([]Notification, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	err := c.fetch(ctx, wait)
+	out := c.st.Pending
+	if len(out) == 0 {
+		return nil, err
+	}
+	c.st.Pending = nil
+	if serr := c.save(); serr != nil {
+		c.st.Pending = out
+		return nil, errors.Join(err, serr)
+	}
+	return out, err
+}
+
+// Notifications returns an iterator that long-polls the board (each poll
+// waiting up to wait) and yields every verified notification once. A
+// notification is marked delivered (and the state saved) when the loop body
+// for it returns, so one being handled when the process dies is yielded
+// again after a restart; none is yielded twice otherwise. Verification and
+// transport errors are yielded with a zero Notification; the iterator keeps
+// polling (after a pause) if the loop continues. It ends when ctx is done or
+// the loop breaks.
+func (c *Client) Notifications(ctx context.Context, wait time.Duration) iter.Seq2[Notification, error] {
+	return func(yield func(Notification, error) bool) {
+		backoff := time.Second
+		for ctx.Err() == nil {
+			c.mu.Lock()
+			if len(c.st.Pending) > 0 {
+				n := c.st.Pending[0]
+				c.mu.Unlock()
+				more := yield(n, nil)
+				c.mu.Lock()
+				if len(c.st.Pending) > 0 && c.st.Pending[0].Seq == n.Seq && c.st.Pending[0].Counter == n.Counter && c.st.Pending[0].Subscription == n.Subscription {
+					c.st.Pending = c.st.Pending[1:]
+				}
+				err := c.save()
+				c.mu.Unlock()
+				if !more {
+					return
+				}
+				if err != nil && !yield(Notification{}, err) {
+					return
+				}
+				continue
+			}
+			err := c.fetch(ctx, wait)
+			c.mu.Unlock()
+			if err == nil {
+				backoff = time.Second
+				continue
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			if !yield(Notification{}, err) {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, time.Minute)
+		}
+	}
+}
+
+// Board returns the chain position the client has verified up to: the
+// last accepted batch's sequence number and epoch.
+func (c *Client) Board() (seq, epoch uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.verifier.LastSeq, c.verifier.LastEpoch
+}
