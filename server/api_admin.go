@@ -243,7 +243,9 @@ func (s *Server) publishCatalogue(c echo.Context) error {
 	if err := s.svc.st.Publish(c.Request().Context(), v); err != nil {
 		return err
 	}
-	s.svc.pipe.reload()
+	for _, p := range s.svc.allPipes() {
+		p.reload()
+	}
 	return c.NoContent(http.StatusNoContent)
 }
 

@@ -57,13 +57,19 @@ func (b *boards) wake(tenant string) {
 	}
 }
 
+// AnyResource is the resource id of descriptors for detections on a
+// tenant's own log stream (whatever key the rule counted by, an attacker's
+// address for instance), and of platform detections without a resource:
+// "rule X fired on my logs".
+const AnyResource = "*"
+
 // descriptor is the subscription a detection fires: its pattern or rule id
 // and resource; an incomplete occurrence carries its reason as the one
-// parameter. A detection without a resource (a tenant-wide rule) uses "*".
-func descriptor(d *matcher.Detection) crypto.Descriptor {
+// parameter. Detections on a tenant's own stream use [AnyResource].
+func descriptor(d *matcher.Detection, ownStream bool) crypto.Descriptor {
 	res := d.Resource
-	if res == "" {
-		res = "*"
+	if res == "" || ownStream {
+		res = AnyResource
 	}
 	desc := crypto.Descriptor{PatternID: d.ID, ResourceID: res}
 	if d.Kind == matcher.KindIncomplete && d.Reason != "" {
@@ -76,7 +82,7 @@ func descriptor(d *matcher.Detection) crypto.Descriptor {
 // subscribed) to tenant's board in one batch, with the detection ids, so
 // that a detection seen again after a restart is skipped. With no
 // detections it writes a batch of dummies only.
-func (b *boards) publish(ctx context.Context, tenant string, dets []matcher.Detection) error {
+func (b *boards) publish(ctx context.Context, tenant string, dets []matcher.Detection, ownStream bool) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	st := b.svc.st
@@ -119,7 +125,7 @@ func (b *boards) publish(ctx context.Context, tenant string, dets []matcher.Dete
 	period := kr.Schedule().PeriodAt(now)
 	entries := make([]crypto.Entry, 0, len(fresh))
 	for _, d := range fresh {
-		tok, err := minter.Mint(tenant, period, descriptor(d))
+		tok, err := minter.Mint(tenant, period, descriptor(d, ownStream))
 		if err != nil {
 			return err
 		}
@@ -197,7 +203,7 @@ func (b *boards) heartbeat(ctx context.Context, now time.Time) error {
 		if ok && e >= epoch {
 			continue
 		}
-		if err := b.publish(ctx, t.ID, nil); err != nil {
+		if err := b.publish(ctx, t.ID, nil, false); err != nil {
 			return err
 		}
 	}

@@ -513,3 +513,51 @@ func TestAuthRejections(t *testing.T) {
 	l.must(403, "GET", "/v1/tenants/tenant-a/logs", l.op, "", nil, nil)
 	l.must(403, "GET", "/v1/admin/tenants", l.mint("ingest", ""), "", nil, nil)
 }
+
+// TestTenantStreamRules: a tenant's own VM logs run through the catalogue's
+// rules too, and what fires lands on that tenant's board only.
+func TestTenantStreamRules(t *testing.T) {
+	l := startLive(t)
+	a := l.register("tenant-a", "p-a")
+	b := l.register("tenant-b", "p-b")
+	cat, err := os.ReadFile("../testdata/catalog/default.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.must(201, "POST", "/v1/admin/catalogues", l.op, "application/yaml", cat, nil)
+	l.must(204, "POST", "/v1/admin/catalogues/1/publish", l.op, "", nil, nil)
+	brute := crypto.Descriptor{PatternID: "ssh.bruteforce", ResourceID: "*"}
+	mA := l.subscribe(a, []string{"brute"}, []crypto.Descriptor{brute})
+	mB := l.subscribe(b, []string{"brute"}, []crypto.Descriptor{brute})
+
+	var body strings.Builder
+	now := time.Now().UTC()
+	for i := range 10 {
+		fmt.Fprintf(&body, "<38>1 %s vm-a sshd %d - - Failed password for root from 198.51.100.9 port %d ssh2\n",
+			now.Add(time.Duration(i)*time.Second).Format(time.RFC3339), 4000+i, 50000+i)
+	}
+	var res spec.IngestResult
+	l.must(200, "POST", "/v1/ingest", l.mint("ingest", a.id), "text/plain", []byte(body.String()), &res)
+	if res.Stream != "tenant" || res.Accepted != 10 {
+		t.Fatalf("ingest: %+v", res)
+	}
+	vA := &crypto.ChainVerifier{BoardKey: a.board, Tenant: a.id}
+	var got []crypto.Notification
+	deadline := time.Now().Add(20 * time.Second)
+	for len(got) == 0 && time.Now().Before(deadline) {
+		got = append(got, matchAll(t, mA, l.poll(a, vA, 5*time.Second))...)
+	}
+	if len(got) != 1 || got[0].Payload.Severity != 10 {
+		t.Fatalf("A: %+v", got)
+	}
+	vB := &crypto.ChainVerifier{BoardKey: b.board, Tenant: b.id}
+	if ns := matchAll(t, mB, l.poll(b, vB, 300*time.Millisecond)); len(ns) != 0 {
+		t.Fatalf("B notified of A's logs: %+v", ns)
+	}
+	// Nothing of A's lines reaches the operators' anomaly stream.
+	var an spec.LogPage
+	l.must(200, "GET", "/v1/admin/anomalies?q=198.51.100.9", l.op, "", nil, &an)
+	if len(an.Records) != 0 {
+		t.Fatalf("tenant lines in anomalies: %+v", an)
+	}
+}

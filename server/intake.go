@@ -138,8 +138,12 @@ func (svc *service) appendLines(ctx context.Context, transport, tenant string, l
 	if truncated > 0 {
 		m.LinesTruncated.WithLabelValues(transport).Add(float64(truncated))
 	}
-	if tenant == spec.TenantPlatform {
-		svc.pipe.noteAppended(last)
+	pipe, err := svc.pipeFor(ctx, tenant)
+	if err != nil {
+		return 0, 0, err
+	}
+	if pipe != nil {
+		pipe.noteAppended(last)
 	}
 	return first, last, nil
 }
@@ -163,13 +167,13 @@ func ingestStream(p auth.Principal) string {
 	return p.Tenant
 }
 
-// admit charges the tenant's line rate and, for platform lines, refuses
-// while the pipeline lags (429 with Retry-After instead of growing memory).
+// admit charges the tenant's line rate and refuses while the stream's
+// pipeline lags (429 with Retry-After instead of growing memory).
 func (s *Server) admit(p auth.Principal, stream string, n int) error {
 	if err := s.TakeLines(p.Tenant, n); err != nil {
 		return err
 	}
-	if stream == spec.TenantPlatform && s.svc.pipe.lagging() {
+	if s.svc.lagging(stream) {
 		return &limit.RetryError{After: time.Second}
 	}
 	return nil

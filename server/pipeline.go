@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,10 +15,16 @@ import (
 	"github.com/hisoka-project/hisoka/store"
 )
 
+// pipelineState names the store state blob of a stream's pipeline: its
+// cursor (last processed seq) and the engine state, saved together.
+func pipelineState(stream string) string {
+	if stream == spec.TenantPlatform {
+		return "pipeline/platform"
+	}
+	return "pipeline/tenant/" + hex.EncodeToString([]byte(stream))
+}
+
 const (
-	// pipelineState names the store state blob of the platform pipeline:
-	// its cursor (last processed seq) and the engine state, saved together.
-	pipelineState = "pipeline/platform"
 	// pipelineChunk is how many records the pipeline reads at once.
 	pipelineChunk = 32768
 	// maxLag is how many acknowledged platform lines may wait for the
@@ -41,11 +48,13 @@ type pipelineSaved struct {
 	Engine  []byte `json:"engine,omitempty"`
 }
 
-// pipeline tails the platform stream from its persisted cursor through
-// the matcher engine of the published catalogue, and turns detections into
-// board entries for their owners.
+// pipeline tails one stream from its persisted cursor through the matcher
+// engine of the published catalogue, and turns detections into board
+// entries for their owners: for the platform stream the owner of the
+// detection's resource or project; for a tenant's own VM logs, that tenant.
 type pipeline struct {
-	svc *service
+	svc    *service
+	stream string
 
 	engine  *matcher.Engine
 	catalog uint64 // version the engine runs
@@ -60,8 +69,8 @@ type pipeline struct {
 	dirty    bool
 }
 
-func newPipeline(svc *service) *pipeline {
-	return &pipeline{svc: svc, wakeCh: make(chan struct{}, 1), reloadCh: make(chan struct{}, 1)}
+func newPipeline(svc *service, stream string) *pipeline {
+	return &pipeline{svc: svc, stream: stream, wakeCh: make(chan struct{}, 1), reloadCh: make(chan struct{}, 1)}
 }
 
 func (p *pipeline) wake() {
@@ -99,13 +108,13 @@ func (p *pipeline) noteAppended(last uint64) {
 // load restores the cursor and the engine of the published catalogue.
 func (p *pipeline) load(ctx context.Context) error {
 	st := p.svc.st
-	u, err := st.Usage(ctx, spec.TenantPlatform)
+	u, err := st.Usage(ctx, p.stream)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	p.appended.Store(u.Last)
 	var saved pipelineSaved
-	blob, err := st.GetState(ctx, pipelineState)
+	blob, err := st.GetState(ctx, pipelineState(p.stream))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
@@ -209,7 +218,7 @@ func (p *pipeline) run(ctx context.Context) {
 func (p *pipeline) step(ctx context.Context) (int, error) {
 	cursor := p.cursor.Load()
 	start := time.Now()
-	recs, err := p.svc.st.ReadAfter(ctx, spec.TenantPlatform, cursor, pipelineChunk)
+	recs, err := p.svc.st.ReadAfter(ctx, p.stream, cursor, pipelineChunk)
 	if err != nil {
 		return 0, err
 	}
@@ -231,7 +240,7 @@ func (p *pipeline) step(ctx context.Context) (int, error) {
 				dets = append(dets, cloneDetection(d))
 			}
 		}
-		if err := p.svc.handleDetections(ctx, dets); err != nil {
+		if err := p.svc.handleDetections(ctx, p.stream, dets); err != nil {
 			return 0, err
 		}
 		p.dirty = true
@@ -261,7 +270,7 @@ func (p *pipeline) idle(ctx context.Context) error {
 				for i, d := range dets {
 					cp[i] = cloneDetection(d)
 				}
-				if err := p.svc.handleDetections(ctx, cp); err != nil {
+				if err := p.svc.handleDetections(ctx, p.stream, cp); err != nil {
 					return err
 				}
 				p.dirty = true
@@ -287,7 +296,7 @@ func (p *pipeline) save(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := p.svc.st.PutState(ctx, pipelineState, blob); err != nil {
+	if err := p.svc.st.PutState(ctx, pipelineState(p.stream), blob); err != nil {
 		return err
 	}
 	p.saved, p.dirty = time.Now(), false
@@ -302,9 +311,11 @@ func cloneDetection(d matcher.Detection) matcher.Detection {
 	return d
 }
 
-// handleDetections sends anomalies to the operators' anomaly stream and
-// every detection with an owner to the owner's board.
-func (svc *service) handleDetections(ctx context.Context, dets []matcher.Detection) error {
+// handleDetections sends the platform's anomalies to the operators' anomaly
+// stream and every detection with an owner to the owner's board. A
+// tenant's own logs notify that tenant only; their residual anomalies (which
+// carry the tenant's lines) are not sent anywhere.
+func (svc *service) handleDetections(ctx context.Context, stream string, dets []matcher.Detection) error {
 	if len(dets) == 0 {
 		return nil
 	}
@@ -314,6 +325,9 @@ func (svc *service) handleDetections(ctx context.Context, dets []matcher.Detecti
 	now := svc.now()
 	for _, d := range dets {
 		svc.s.metrics.Detections.WithLabelValues(severityLabel(d.Severity)).Inc()
+		if d.Kind == matcher.KindAnomaly && stream != spec.TenantPlatform {
+			continue
+		}
 		if d.Kind == matcher.KindAnomaly {
 			line, err := json.Marshal(d)
 			if err != nil {
@@ -327,7 +341,10 @@ func (svc *service) handleDetections(ctx context.Context, dets []matcher.Detecti
 				Fields: map[string]string{"kind": string(d.Kind), "id": d.ID}})
 			continue
 		}
-		owner := svc.owner(ctx, &d)
+		owner := stream
+		if stream == spec.TenantPlatform {
+			owner = svc.owner(ctx, &d)
+		}
 		if owner == "" {
 			continue
 		}
@@ -342,7 +359,7 @@ func (svc *service) handleDetections(ctx context.Context, dets []matcher.Detecti
 		}
 	}
 	for _, o := range owners {
-		if err := svc.boards.publish(ctx, o, byOwner[o]); err != nil {
+		if err := svc.boards.publish(ctx, o, byOwner[o], stream != spec.TenantPlatform); err != nil {
 			return err
 		}
 	}

@@ -24,7 +24,9 @@ type service struct {
 	keys   *keyStore
 	ledger ed25519.PublicKey
 	boards *boards
-	pipe   *pipeline
+	pmu    sync.Mutex
+	pipes  map[string]*pipeline // stream -> its pipeline (platform and tenants)
+	bgCtx  context.Context      // set by start
 	now    func() time.Time
 	rnd    io.Reader
 
@@ -50,7 +52,7 @@ func newService(s *Server, deps Deps) (*service, error) {
 	}
 	svc := &service{s: s, st: deps.Store, keys: k, ledger: deps.IssuerKey.Public().(ed25519.PublicKey), now: now, rnd: deps.Rand, creds: newCredCache(1 << 14)}
 	svc.boards = newBoards(svc)
-	svc.pipe = newPipeline(svc)
+	svc.pipes = map[string]*pipeline{spec.TenantPlatform: newPipeline(svc, spec.TenantPlatform)}
 	empty := map[netip.Addr]string{}
 	svc.addrs.Store(&empty)
 	noProjects := map[string]string{}
@@ -67,7 +69,71 @@ func (svc *service) init(ctx context.Context) error {
 	if err := svc.refreshAddrs(ctx); err != nil {
 		return err
 	}
-	return svc.pipe.load(ctx)
+	if err := svc.pipes[spec.TenantPlatform].load(ctx); err != nil {
+		return err
+	}
+	ts, err := svc.st.ListTenants(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if _, err := svc.pipeFor(ctx, t.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pipeFor returns the pipeline of a stream, creating (and, once the
+// service runs, starting) it on first use; reserved streams other than the
+// platform's have none.
+func (svc *service) pipeFor(ctx context.Context, stream string) (*pipeline, error) {
+	if stream != spec.TenantPlatform && spec.Reserved(stream) {
+		return nil, nil
+	}
+	svc.pmu.Lock()
+	defer svc.pmu.Unlock()
+	if p, ok := svc.pipes[stream]; ok {
+		return p, nil
+	}
+	p := newPipeline(svc, stream)
+	if err := p.load(ctx); err != nil {
+		return nil, err
+	}
+	svc.pipes[stream] = p
+	if svc.bgCtx != nil {
+		svc.runPipe(p)
+	}
+	return p, nil
+}
+
+// runPipe starts a pipeline's goroutine; pmu is held.
+func (svc *service) runPipe(p *pipeline) {
+	svc.bg.Add(1)
+	go func() {
+		defer svc.bg.Done()
+		p.run(svc.bgCtx)
+	}()
+}
+
+// allPipes returns every pipeline.
+func (svc *service) allPipes() []*pipeline {
+	svc.pmu.Lock()
+	defer svc.pmu.Unlock()
+	out := make([]*pipeline, 0, len(svc.pipes))
+	for _, p := range svc.pipes {
+		out = append(out, p)
+	}
+	return out
+}
+
+// lagging reports whether a stream's pipeline is too far behind to take
+// more lines now.
+func (svc *service) lagging(stream string) bool {
+	svc.pmu.Lock()
+	p := svc.pipes[stream]
+	svc.pmu.Unlock()
+	return p != nil && p.lagging()
 }
 
 // refreshAddrs rebuilds the source address map from every tenant's
@@ -119,11 +185,13 @@ func (svc *service) tenantByAddr(a netip.Addr) string {
 func (svc *service) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	svc.cancel = cancel
-	svc.bg.Add(2)
-	go func() {
-		defer svc.bg.Done()
-		svc.pipe.run(ctx)
-	}()
+	svc.pmu.Lock()
+	svc.bgCtx = ctx
+	for _, p := range svc.pipes {
+		svc.runPipe(p)
+	}
+	svc.pmu.Unlock()
+	svc.bg.Add(1)
 	go func() {
 		defer svc.bg.Done()
 		svc.housekeeping(ctx)
@@ -199,18 +267,19 @@ func (s *Server) Start() error {
 	return nil
 }
 
-// Pending returns how many acknowledged platform lines the pipeline has
-// not processed yet (0 without a published catalogue's engine or when it
-// has caught up).
+// Pending returns how many acknowledged lines (platform and tenants' VM
+// logs) the pipelines have not processed yet.
 func (s *Server) Pending() uint64 {
 	if s.svc == nil {
 		return 0
 	}
-	a, c := s.svc.pipe.appended.Load(), s.svc.pipe.cursor.Load()
-	if a <= c {
-		return 0
+	var n uint64
+	for _, p := range s.svc.allPipes() {
+		if a, c := p.appended.Load(), p.cursor.Load(); a > c {
+			n += a - c
+		}
 	}
-	return a - c
+	return n
 }
 
 // Addrs returns the addresses the server listens on: HTTP first, then the

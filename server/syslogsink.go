@@ -64,13 +64,11 @@ func (k syslogSink) Deliver(ctx context.Context, frames []syslogd.Frame) error {
 	}
 	for _, t := range order {
 		g := groups[t]
-		if t == spec.TenantPlatform {
-			for svc.pipe.lagging() {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(50 * time.Millisecond):
-				}
+		for svc.lagging(t) {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
 			}
 		}
 		if _, _, err := svc.appendLines(ctx, g.transport, t, g.recs); err != nil {
