@@ -27,9 +27,6 @@ func pipelineState(stream string) string {
 const (
 	// pipelineChunk is how many records the pipeline reads at once.
 	pipelineChunk = 32768
-	// maxLag is how many acknowledged platform lines may wait for the
-	// matcher before ingestion is slowed (429, syslog blocks).
-	maxLag = 1 << 20
 	// saveEvery bounds how often the engine state is saved while busy; a
 	// restart replays at most this much and skips detections already on
 	// boards.
@@ -91,7 +88,7 @@ func (p *pipeline) reload() {
 
 // lagging reports whether ingestion of platform lines should wait.
 func (p *pipeline) lagging() bool {
-	return p.active.Load() && p.appended.Load() > p.cursor.Load()+maxLag
+	return p.active.Load() && p.appended.Load() > p.cursor.Load()+uint64(p.svc.s.cfg.Limits.MaxPipelineLag)
 }
 
 // noteAppended records the last appended platform seq.

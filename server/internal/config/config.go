@@ -75,6 +75,11 @@ type Limits struct {
 	// TenantRequestsPerSecond limits every other API request per caller.
 	TenantRequestsPerSecond float64 `yaml:"tenant_requests_per_second"`
 	TenantRequestBurst      int     `yaml:"tenant_request_burst"`
+	// MaxPipelineLag is how many acknowledged lines of one stream may wait
+	// for the matcher before ingestion of that stream is slowed (HTTP 429
+	// with Retry-After; syslog stops reading, so TCP flow control slows the
+	// sender).
+	MaxPipelineLag int `yaml:"max_pipeline_lag"`
 }
 
 // Default returns the built-in configuration.
@@ -110,6 +115,7 @@ func Default() Config {
 			TenantBurst:             200000,
 			TenantRequestsPerSecond: 50,
 			TenantRequestBurst:      100,
+			MaxPipelineLag:          1 << 20,
 		},
 	}
 }
@@ -190,6 +196,8 @@ func (c Config) Validate() error {
 		return bad("limits.tenant_lines_per_second and tenant_burst")
 	case l.TenantRequestsPerSecond <= 0 || l.TenantRequestBurst <= 0:
 		return bad("limits.tenant_requests_per_second and tenant_request_burst")
+	case l.MaxPipelineLag <= 0:
+		return bad("limits.max_pipeline_lag")
 	case c.Syslog.MaxConns <= 0:
 		return bad("syslog.max_conns")
 	case c.HTTP.ShutdownTimeout <= 0:
@@ -239,6 +247,7 @@ func Fields() []Field {
 		{"limits.max_frame_bytes", "HISOKA_MAX_FRAME", "max-frame", "longer syslog frames are truncated and marked", size(func(c *Config) *ByteSize { return &c.Limits.MaxFrameBytes })},
 		{"limits.max_records_per_request", "HISOKA_MAX_RECORDS", "max-records", "most lines in one request", integer(func(c *Config) *int { return &c.Limits.MaxRecordsPerRequest })},
 		{"limits.tenant_lines_per_second", "HISOKA_TENANT_RATE", "tenant-rate", "lines per second per tenant", float(func(c *Config) *float64 { return &c.Limits.TenantLinesPerSecond })},
+		{"limits.max_pipeline_lag", "HISOKA_MAX_LAG", "max-lag", "acknowledged lines per stream the matcher may fall behind before ingestion slows", integer(func(c *Config) *int { return &c.Limits.MaxPipelineLag })},
 		{"limits.tenant_burst", "HISOKA_TENANT_BURST", "tenant-burst", "line burst per tenant", integer(func(c *Config) *int { return &c.Limits.TenantBurst })},
 	}
 }
