@@ -1,15 +1,24 @@
 // Package server is Hisoka's service: the HTTP API (echo), the syslog
-// listeners, authentication and roles, and — once the integrator wires in
-// store, matcher and crypto — the pipeline from log line to tenant
-// notification.
+// listeners, authentication and roles, and the pipeline from log line to
+// tenant notification.
+//
+// # Running it
+//
+// [Open] builds the whole service from a [Config]: the issuer key in the
+// data directory (created on first start), the store ([OpenBackend]: the
+// embedded store in data_dir/store, or Redis), the token verifier (tenant
+// keys from the store), the POPRF keyring (created on first start, kept in
+// the store sealed with AES-256-GCM under a key derived from the issuer
+// key, rotated on a timer) and every route. [Server.Start] listens and
+// starts the background work; [Server.Shutdown] then [Server.Close] stop it
+// gracefully (syslog drains into the store, pipelines save their state).
+// "hisoka serve" is exactly that; "hisoka admin token" is [MintToken].
 //
 // # How the pieces fit
 //
-// [New] takes a [config.Config] (defaults, then YAML file, then HISOKA_*
-// environment, then flags; see server/internal/config) and [Deps], and
-// registers every route in one function, routes (routes.go). Today the
-// routes are /healthz, /readyz and /metrics; each further route is added
-// there with its handler. Every request passes, in order:
+// Every route is registered in one function, routes (routes.go), and listed
+// in spec/openapi.yaml (served at /openapi.yaml; a test keeps the two
+// equal). Every request passes, in order:
 //
 //	requestid  X-Request-Id on the response and in the context; every slog
 //	           record logged with the request's context carries request_id
@@ -18,41 +27,49 @@
 //	recover    a panicking handler becomes a 500, with the stack in the log
 //	limit.Body request bodies over limits.max_body_bytes are 413
 //
-// and, for groups made with [Server.Group], auth.Middleware (401 unless a
-// valid EdDSA token), auth.RequireRole (403 outside the group's roles) and a
-// per-caller token bucket (429 with Retry-After). Handlers return errors;
-// the one error handler (server/internal/httperr) maps them to status codes
-// and fixed messages with [errorRules] and logs the detail. Nothing else
-// writes error responses.
+// and, for authenticated routes, auth.Middleware (401 unless a valid EdDSA
+// token), auth.RequireRole (403 outside the route's role), for
+// /v1/tenants/{tenant}/... a check that the tenant is the caller (403
+// otherwise; the reserved streams are nobody's), and a per-caller token
+// bucket (429 with Retry-After). Handlers return errors; the one error
+// handler (server/internal/httperr) maps them to status codes and fixed
+// messages with [errorRules] and serviceErrorRules and logs the detail.
 //
-// The internal packages, each usable alone:
+// # Data flow
 //
-//   - auth: the issuer key (data_dir/issuer.key, created on first use),
-//     [auth.Issuer.Mint] for operator and ingest tokens (what
-//     "hisoka admin token" calls), tenant token verification with a
-//     replay guard and a tenant key lookup, [auth.Principal] in the context.
-//   - ingest: NDJSON and raw-line bodies of POST /v1/ingest to records,
-//     Content-Encoding, the line limit (truncate and mark, never drop).
-//   - loki: POST /loki/api/v1/push bodies (snappy protobuf, JSON) to the
-//     same records.
-//   - syslogd: TCP/TLS/UDP listeners handing raw frames to a blocking sink;
-//     [Server.ListenSyslog] starts the ones the configuration names.
-//   - limit, httperr, requestid, metrics, config, selfsigned.
+//	shippers ──HTTP /v1/ingest, Loki push, syslog TCP/TLS/UDP──▶ attribute
+//	  ──▶ store Append (durable) ──▶ acknowledge
+//	pipeline per stream (platform; each tenant's VM logs), from its cursor:
+//	  ReadAfter ──▶ matcher.Engine ──▶ detections ──▶ owner ──▶ Minter.Mint
+//	  ──▶ NewEntry (occurrence counter in the store) ──▶ SealBatch ──▶
+//	  AppendBoard with the detection ids ──▶ wake long polls
 //
-// # What the integrator plugs in
+// Attribution: a platform-ingest token sends to the reserved stream
+// "platform", a tenant-ingest token to its tenant. A syslog frame carries
+// its token in the RFC 5424 structured data element "hisoka" (param
+// "token", removed before storage, see [ExtractToken]); without one, its
+// source address goes through the resource map (platform hosts are
+// resources of "platform"); otherwise, or with a bad token, it goes to
+// "quarantine". Only operators read the reserved streams.
 //
-//   - A store: a [ReadyChecker] for /readyz, an [auth.KeyLookup] (tenant id
-//     to its registered Ed25519 key) and, with several replicas, an
-//     [auth.ReplayGuard] shared through the store instead of
-//     [auth.ReplayCache], which only protects one process.
-//   - A syslogd.Sink for [Server.ListenSyslog] that makes frames durable
-//     before returning (its blocking is the TCP backpressure), attributes
-//     them (peer address through the resource map, or the tenant ingest
-//     credential) and feeds the matcher.
-//   - Handlers for the ingest routes: decode with ingest/loki, charge
-//     [Server.TakeLines], store, acknowledge.
-//   - Error rules for store, crypto and matcher sentinels via
-//     [Server.AddErrorRules].
-//   - Every other route of the API, in routes.go, and spec/openapi.yaml to
-//     match.
+// Owners: a platform detection belongs to the tenant owning its resource,
+// else to the tenant whose settings name its OpenStack project; a detection
+// on a tenant's own stream belongs to that tenant, with resource id
+// [AnyResource]. Tokens are minted for every detection with an owner,
+// whether or not anybody subscribed (anomalies go to the operators'
+// "anomalies" stream instead, and tenants' residual anomalies nowhere).
+// Every tenant gets at least one batch per epoch (dummies if nothing
+// happened), so withheld batches show up in crypto.ChainVerifier.CheckFresh.
+//
+// Exactly once: a pipeline saves its cursor and engine state together; a
+// restart replays from the saved cursor, the engine gives the same
+// detection ids, and a detection id already on the board is skipped.
+//
+// Backpressure: when a stream's pipeline is more than
+// limits.max_pipeline_lag lines behind, HTTP ingest of that stream is 429
+// with Retry-After and the syslog sink blocks (TCP flow control slows the
+// sender).
+//
+// The internal packages, each usable alone: auth, ingest, loki, syslogd,
+// limit, httperr, requestid, metrics, config, selfsigned.
 package server
