@@ -226,4 +226,3 @@ func pollUntil(t testing.TB, c *tenantclient.Client, n int, d time.Duration) []t
 }
 
 var forever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-
