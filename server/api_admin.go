@@ -297,3 +297,64 @@ func (s *Server) getAudit(c echo.Context) error {
 	}
 	return s.accessReport(c, t)
 }
+
+// maxLearnLines bounds how many stored lines one learn request reads.
+const maxLearnLines = 5_000_000
+
+// postLearn is POST /v1/admin/catalogues/learn?from=&to=: learn a proposed
+// catalogue from the stored platform logs of a time range and store it as
+// the next version (not published; the operator names its patterns,
+// uploads the edit and publishes). The read is audited.
+func (s *Server) postLearn(c echo.Context) error {
+	ctx := c.Request().Context()
+	from, err := timeParam(c, "from")
+	if err != nil {
+		return err
+	}
+	to, err := timeParam(c, "to")
+	if err != nil {
+		return err
+	}
+	l := matcher.NewLearner(matcher.LearnOptions{})
+	var p matcher.Parser
+	q := store.Query{From: from, To: to, Limit: store.MaxLimit}
+	n := 0
+	for n < maxLearnLines {
+		page, err := s.svc.st.Query(ctx, spec.TenantPlatform, q)
+		if err != nil {
+			return err
+		}
+		for _, r := range page.Records {
+			mr, _ := p.ParseOrRaw([]byte(r.Line))
+			if mr.Time.IsZero() {
+				mr.Time = r.Time
+			}
+			l.Add(&mr)
+			n++
+		}
+		if page.Next == "" {
+			break
+		}
+		q.Cursor = page.Next
+	}
+	if err := s.audit(ctx, spec.TenantPlatform, "learn", c.Request().URL.RawQuery, n); err != nil {
+		return err
+	}
+	cat := l.Catalog()
+	data, err := cat.JSON()
+	if err != nil {
+		return err
+	}
+	vs, err := s.svc.st.ListCatalogues(ctx)
+	if err != nil {
+		return err
+	}
+	next := uint64(1)
+	for _, v := range vs {
+		next = max(next, v+1)
+	}
+	if err := s.svc.st.PutCatalogue(ctx, next, data); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, spec.Learned{Version: next, Lines: n, Patterns: len(cat.Patterns), Background: len(cat.Background)})
+}

@@ -561,3 +561,33 @@ func TestTenantStreamRules(t *testing.T) {
 		t.Fatalf("tenant lines in anomalies: %+v", an)
 	}
 }
+
+// TestLearnFromStoredLogs: an operator learns a proposed catalogue from a
+// time range of stored platform logs.
+func TestLearnFromStoredLogs(t *testing.T) {
+	l := startLive(t)
+	gen := loggen.Generate(loggen.Config{Seed: 2, Duration: time.Hour, VMs: 30})
+	var body strings.Builder
+	for _, ln := range gen.Lines {
+		body.WriteString(ln.Text + "\n")
+	}
+	l.must(200, "POST", "/v1/ingest", l.mint("ingest", ""), "text/plain", []byte(body.String()), nil)
+	var res spec.Learned
+	from, to := gen.Lines[0].Time.Add(-time.Second), gen.Lines[len(gen.Lines)-1].Time.Add(time.Second)
+	l.must(201, "POST", "/v1/admin/catalogues/learn?from="+from.Format(time.RFC3339)+"&to="+to.Format(time.RFC3339), l.op, "", nil, &res)
+	if res.Lines != len(gen.Lines) || res.Patterns == 0 || res.Version != 1 {
+		t.Fatalf("learned %+v from %d lines", res, len(gen.Lines))
+	}
+	var cat []byte
+	l.must(200, "GET", "/v1/admin/catalogues/1", l.op, "", nil, &cat)
+	if !bytes.Contains(cat, []byte(`"patterns"`)) {
+		t.Fatalf("catalogue %s", cat)
+	}
+	// The read of platform logs is audited.
+	var rep spec.AccessReport
+	l.must(200, "GET", "/v1/admin/access?tenant=platform", l.op, "", nil, &rep)
+	if len(rep.Accesses) == 0 || rep.Accesses[len(rep.Accesses)-1].Action != "learn" {
+		t.Fatalf("audit %+v", rep)
+	}
+	l.must(403, "POST", "/v1/admin/catalogues/learn", l.mint("ingest", ""), "", nil, nil)
+}

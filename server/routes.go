@@ -57,6 +57,7 @@ func (s *Server) routes() {
 		{http.MethodDelete, "/v1/admin/resources/:id", s.deleteResource, op},
 		{http.MethodGet, "/v1/admin/catalogues", s.listCatalogues, op},
 		{http.MethodPost, "/v1/admin/catalogues", s.postCatalogue, op},
+		{http.MethodPost, "/v1/admin/catalogues/learn", s.postLearn, op},
 		{http.MethodGet, "/v1/admin/catalogues/:version", s.getCatalogue, op},
 		{http.MethodPost, "/v1/admin/catalogues/:version/publish", s.publishCatalogue, op},
 		{http.MethodGet, "/v1/admin/streams/:stream/logs", s.getStreamLogs, op},

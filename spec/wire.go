@@ -155,3 +155,12 @@ type KeyRotation struct {
 	Changed bool     `json:"changed"`
 	Periods []uint64 `json:"periods"`
 }
+
+// Learned answers POST /v1/admin/catalogues/learn: the stored proposal's
+// version and what it was learned from.
+type Learned struct {
+	Version    uint64 `json:"version"`
+	Lines      int    `json:"lines"`
+	Patterns   int    `json:"patterns"`
+	Background int    `json:"background"`
+}

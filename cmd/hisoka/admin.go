@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -38,8 +39,8 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&a.token, "token", e.getenv("HISOKA_TOKEN"), "operator token (env HISOKA_TOKEN); empty: mint one from --data")
 	fs.StringVar(&a.data, "data", envOr(e, "HISOKA_DATA", "./hisoka-data"), "data directory holding the issuer key (env HISOKA_DATA)")
 	var (
-		id, key, project, kind, tenant, addrs, host, site, file, retention string
-		version                                                            uint64
+		id, key, project, kind, tenant, addrs, host, site, file, retention, from, to string
+		version                                                                      uint64
 	)
 	switch sub {
 	case "tenants", "tenant-add":
@@ -59,6 +60,9 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		fs.StringVar(&file, "file", "", "catalogue file (YAML or JSON)")
 	case "catalogue-publish":
 		fs.Uint64Var(&version, "version", 0, "version to publish")
+	case "catalogue-learn":
+		fs.StringVar(&from, "from", "", "start of the range of stored platform logs (RFC 3339)")
+		fs.StringVar(&to, "to", "", "end of the range (RFC 3339)")
 	case "catalogues", "rotate":
 	default:
 		fmt.Fprintln(e.stderr, adminUsage)
@@ -107,6 +111,15 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("%w: catalogue-publish needs -version", errUsage)
 		}
 		return a.call(ctx, http.MethodPost, fmt.Sprintf("/v1/admin/catalogues/%d/publish", version), "", nil)
+	case "catalogue-learn":
+		q := url.Values{}
+		if from != "" {
+			q.Set("from", from)
+		}
+		if to != "" {
+			q.Set("to", to)
+		}
+		return a.call(ctx, http.MethodPost, "/v1/admin/catalogues/learn?"+q.Encode(), "", nil)
 	default: // rotate
 		return a.call(ctx, http.MethodPost, "/v1/admin/keys/rotate", "", nil)
 	}
@@ -118,6 +131,7 @@ const adminUsage = `usage: hisoka admin SUBCOMMAND [FLAGS]
   tenants | tenant-add -id ID -key B64 [-project P]      tenants
   resources | resource-add -id ID -tenant T [-addr A,B]  resources
   catalogues | catalogue-upload -file F | catalogue-publish -version N
+  catalogue-learn [-from T] [-to T]                      propose a catalogue from stored platform logs
   rotate                                                 key rotation`
 
 func envOr(e *env, k, def string) string {
