@@ -29,8 +29,11 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w: admin needs a subcommand", errUsage)
 	}
 	sub, args := args[0], args[1:]
-	if sub == "token" {
+	switch sub {
+	case "token":
 		return adminToken(e, args)
+	case "source-config":
+		return adminSourceConfig(ctx, e, args)
 	}
 	fs := flag.NewFlagSet("hisoka admin "+sub, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -132,7 +135,9 @@ const adminUsage = `usage: hisoka admin SUBCOMMAND [FLAGS]
   resources | resource-add -id ID -tenant T [-addr A,B]  resources
   catalogues | catalogue-upload -file F | catalogue-publish -version N
   catalogue-learn [-from T] [-to T]                      propose a catalogue from stored platform logs
-  rotate                                                 key rotation`
+  rotate                                                 key rotation
+  source-config --tenant T --resource R --syslog-host H [--os debian|ubuntu|rhel]
+                [--cloud-init] [--addr A (register the VM first)]  rsyslog snippet for a VM`
 
 func envOr(e *env, k, def string) string {
 	if v := e.getenv(k); v != "" {
