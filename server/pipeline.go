@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hisoka-project/hisoka/matcher"
+	"github.com/hisoka-project/hisoka/server/internal/alerts"
 	"github.com/hisoka-project/hisoka/spec"
 	"github.com/hisoka-project/hisoka/store"
 )
@@ -334,6 +335,10 @@ func (svc *service) handleDetections(ctx context.Context, stream string, dets []
 				d.Samples = nil
 				line, _ = json.Marshal(d)
 			}
+			if svc.alerts != nil {
+				svc.alerts.Send(alerts.Alert{DetectionID: d.DetectionID, Kind: string(d.Kind), ID: d.ID, Stream: stream,
+					Resource: d.Resource, Start: d.Start, End: d.End, Severity: d.Severity, Count: d.Count, Component: d.Component})
+			}
 			anomalies = append(anomalies, store.Record{Time: d.Start, Received: now, App: "matcher", Severity: 4, Line: string(line),
 				Fields: map[string]string{"kind": string(d.Kind), "id": d.ID}})
 			continue
@@ -341,6 +346,10 @@ func (svc *service) handleDetections(ctx context.Context, stream string, dets []
 		owner := stream
 		if stream == spec.TenantPlatform {
 			owner = svc.owner(ctx, &d)
+		}
+		if svc.alerts != nil && stream == spec.TenantPlatform {
+			svc.alerts.Send(alerts.Alert{DetectionID: d.DetectionID, Kind: string(d.Kind), ID: d.ID, Reason: d.Reason, Stream: stream, Tenant: owner,
+				Resource: d.Resource, Start: d.Start, End: d.End, Severity: d.Severity, Count: d.Count, Compliance: d.Compliance, Component: d.Component})
 		}
 		if owner == "" {
 			continue

@@ -1,18 +1,23 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/hisoka-project/hisoka/server/internal/alerts"
 	"github.com/hisoka-project/hisoka/spec"
+	"github.com/hisoka-project/hisoka/store"
 )
 
 // service is everything beyond the transport: the store, keys, boards, the
@@ -30,6 +35,7 @@ type service struct {
 	now    func() time.Time
 	rnd    io.Reader
 
+	alerts   *alerts.Dispatcher                    // nil without configured sinks
 	addrs    atomic.Pointer[map[netip.Addr]string] // source address -> tenant
 	projects atomic.Pointer[map[string]string]     // OpenStack project id -> tenant
 	creds    *credCache
@@ -52,6 +58,25 @@ func newService(s *Server, deps Deps) (*service, error) {
 	}
 	svc := &service{s: s, st: deps.Store, keys: k, ledger: deps.IssuerKey.Public().(ed25519.PublicKey), now: now, rnd: deps.Rand, creds: newCredCache(1 << 14)}
 	svc.boards = newBoards(svc)
+	if len(s.cfg.Alerts) > 0 {
+		var sinks []alerts.Sink
+		for _, a := range s.cfg.Alerts {
+			secret := []byte(a.Secret)
+			if a.SecretFile != "" {
+				b, err := os.ReadFile(a.SecretFile)
+				if err != nil {
+					return nil, fmt.Errorf("server: alert sink %s: secret file: %w", a.Name, err)
+				}
+				secret = bytes.TrimSpace(b)
+			}
+			sinks = append(sinks, alerts.Sink{Name: a.Name, URL: a.URL, Secret: secret, MinSeverity: a.MinSeverity})
+		}
+		d, err := alerts.New(sinks, svc.deadLetter, alerts.Options{Logger: s.log})
+		if err != nil {
+			return nil, err
+		}
+		svc.alerts = d
+	}
 	svc.pipes = map[string]*pipeline{spec.TenantPlatform: newPipeline(svc, spec.TenantPlatform)}
 	empty := map[netip.Addr]string{}
 	svc.addrs.Store(&empty)
@@ -205,6 +230,27 @@ func (svc *service) stop() {
 		svc.cancel()
 	}
 	svc.bg.Wait()
+	if svc.alerts != nil {
+		svc.alerts.Close()
+	}
+}
+
+// deadLetter records an alert no webhook took in the operators'
+// "deadletters" stream.
+func (svc *service) deadLetter(sink string, a alerts.Alert, reason string) {
+	line, err := json.Marshal(struct {
+		Sink   string       `json:"sink"`
+		Reason string       `json:"reason"`
+		Alert  alerts.Alert `json:"alert"`
+	}{sink, reason, a})
+	if err == nil {
+		now := svc.now()
+		_, _, err = svc.st.Append(context.Background(), spec.TenantDeadLetter, []store.Record{{Time: now, Received: now, App: "alerts", Severity: 3, Line: string(line),
+			Fields: map[string]string{"sink": sink, "detection_id": a.DetectionID}}})
+	}
+	if err != nil {
+		svc.s.log.Error("dead letter not stored", "sink", sink, "err", err)
+	}
 }
 
 func (svc *service) housekeeping(ctx context.Context) {

@@ -8,14 +8,15 @@ import (
 // Reserved tenant ids: streams that belong to the service, not to a
 // tenant. Only operators read them; no tenant may be registered under them.
 const (
-	TenantPlatform   = "platform"   // the platform's own logs
-	TenantQuarantine = "quarantine" // lines that could not be attributed
-	TenantAnomalies  = "anomalies"  // the matcher's residual anomalies, one JSON line each
+	TenantPlatform   = "platform"    // the platform's own logs
+	TenantQuarantine = "quarantine"  // lines that could not be attributed
+	TenantAnomalies  = "anomalies"   // the matcher's residual anomalies, one JSON line each
+	TenantDeadLetter = "deadletters" // alerts no webhook took, one JSON line each
 )
 
 // Reserved reports whether id is a reserved tenant id.
 func Reserved(id string) bool {
-	return id == TenantPlatform || id == TenantQuarantine || id == TenantAnomalies
+	return id == TenantPlatform || id == TenantQuarantine || id == TenantAnomalies || id == TenantDeadLetter
 }
 
 // LogRecord is one stored log line as the API returns it (search results,

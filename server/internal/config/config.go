@@ -31,6 +31,19 @@ type Config struct {
 	Syslog    Syslog `yaml:"syslog"`
 	Auth      Auth   `yaml:"auth"`
 	Limits    Limits `yaml:"limits"`
+	// Alerts are operator webhooks for platform detections (YAML only).
+	Alerts []AlertSink `yaml:"alerts"`
+}
+
+// AlertSink is one webhook receiving platform detections at or above
+// MinSeverity, signed with HMAC-SHA256 under the secret (given inline or,
+// better, in a file).
+type AlertSink struct {
+	Name        string `yaml:"name"`
+	URL         string `yaml:"url"`
+	Secret      string `yaml:"secret"`
+	SecretFile  string `yaml:"secret_file"`
+	MinSeverity int    `yaml:"min_severity"`
 }
 
 // HTTP configures the API listener.
@@ -176,6 +189,12 @@ func (c Config) Validate() error {
 	case "json", "text":
 	default:
 		return bad("log_format (json, text)")
+	}
+	for _, a := range c.Alerts {
+		u, err := url.Parse(a.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || a.Name == "" || (a.Secret == "") == (a.SecretFile == "") {
+			return bad("alerts (each needs name, an http(s) url, and secret or secret_file)")
+		}
 	}
 	if c.Auth.Issuer == "" || c.Auth.Audience == "" || c.Auth.ReplayCacheSize <= 0 || c.Auth.Leeway < 0 {
 		return bad("auth")
