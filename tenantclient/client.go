@@ -86,6 +86,7 @@ type Client struct {
 	matcher     *crypto.Matcher
 	lastRefresh time.Time
 	dirHash     [32]byte
+	index       map[string]int // subscription id -> index in st.Subscriptions
 }
 
 // New returns a client for cfg, loading the identity and state of
@@ -186,6 +187,7 @@ func (c *Client) reload() error {
 		return err
 	}
 	c.st = st
+	c.index = nil
 	return c.restore()
 }
 

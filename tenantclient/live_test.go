@@ -21,17 +21,27 @@ import (
 	"github.com/hisoka-project/hisoka/tenantclient"
 )
 
+// tb is what the helpers need of a test; examples pass their own.
+type tb interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Error(args ...any)
+	TempDir() string
+	Cleanup(func())
+}
+
 // live is a real Hisoka server started in-process on a real listener, and
 // the operator's side of it.
 type live struct {
-	t   testing.TB
+	t   tb
 	srv *server.Server
 	cfg server.Config
 	url string
 	op  string // operator token
 }
 
-func startLive(t testing.TB, tune func(*server.Config)) *live {
+func startLive(t tb, tune func(*server.Config)) *live {
 	t.Helper()
 	cfg := server.DefaultConfig()
 	cfg.DataDir = t.TempDir()
@@ -159,7 +169,7 @@ type world struct {
 
 // newWorld makes a world whose tenant owns vms VMs (each created once in
 // the generated log).
-func newWorld(t testing.TB, vms int, tune func(*server.Config)) *world {
+func newWorld(t tb, vms int, tune func(*server.Config)) *world {
 	t.Helper()
 	l := startLive(t, tune)
 	gen := loggen.Generate(loggen.Config{Seed: 7, Projects: 1, VMs: vms, NoBackground: true, Duration: 10 * time.Minute})
@@ -186,7 +196,7 @@ func newWorld(t testing.TB, vms int, tune func(*server.Config)) *world {
 
 // client returns a client of the world's tenant with the keys pinned from
 // the registration answer.
-func (w *world) client(t testing.TB, mod func(*tenantclient.Config)) *tenantclient.Client {
+func (w *world) client(t tb, mod func(*tenantclient.Config)) *tenantclient.Client {
 	t.Helper()
 	cfg := tenantclient.Config{URL: w.url, StateDir: w.dir, BoardKey: w.reg.BoardPublicKey, LedgerKey: w.reg.LedgerKey}
 	if mod != nil {
@@ -197,6 +207,12 @@ func (w *world) client(t testing.TB, mod func(*tenantclient.Config)) *tenantclie
 		t.Fatal(err)
 	}
 	return c
+}
+
+// resource0 gives the first generated VM to tenant (an example's own
+// tenant).
+func (w *world) resource0(tenant string) {
+	w.resource(spec.Resource{ID: w.creates[0].Resource, Kind: "vm", Tenant: tenant, Project: w.creates[0].Tenant})
 }
 
 // feed sends the generated platform lines in [from, to).

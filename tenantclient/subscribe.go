@@ -213,9 +213,20 @@ func (s *subscription) periods() []uint64 {
 	return ps
 }
 
+// find returns the index of subscription id, or -1. c.mu must be held.
 func (c *Client) find(id string) int {
-	for i := range c.st.Subscriptions {
+	if len(c.index) != len(c.st.Subscriptions) {
+		c.index = make(map[string]int, len(c.st.Subscriptions))
+		for i, s := range c.st.Subscriptions {
+			c.index[s.ID] = i
+		}
+	}
+	if i, ok := c.index[id]; ok && i < len(c.st.Subscriptions) && c.st.Subscriptions[i].ID == id {
+		return i
+	}
+	for i := range c.st.Subscriptions { // the index is stale
 		if c.st.Subscriptions[i].ID == id {
+			c.index = nil
 			return i
 		}
 	}
@@ -336,5 +347,6 @@ func (c *Client) Unsubscribe(id string) (bool, error) {
 		c.matcher.Unsubscribe(matchID(id, t.Period))
 	}
 	c.st.Subscriptions = slices.Delete(c.st.Subscriptions, i, i+1)
+	c.index = nil
 	return true, c.save()
 }

@@ -1,0 +1,92 @@
+// Package tenantclient is the tenant's side of Hisoka: the SDK behind the
+// hisoka-tenant command. It keeps the tenant's key and tokens on the
+// tenant's machine, makes every subscription blind, believes a notification
+// only after verifying it, and reports a lying board or key loudly.
+//
+// # The flow
+//
+//	id, _ := Init(stateDir, "acme", rand.Reader)     // Ed25519 key, 0600 file
+//	// hand id.Public() to the operator; pin the board and ledger keys of
+//	// the answer (spec.TenantRegistered)
+//	c, _ := New(Config{URL: url, StateDir: stateDir, BoardKey: board, LedgerKey: ledger})
+//	c.Catalog(ctx)                                     // what may be subscribed to
+//	c.Subscribe(ctx, Subscription{Pattern: "vm.create", Resource: vm})
+//	for n, err := range c.Notifications(ctx, 30*time.Second) { ... }
+//	c.Search(ctx, LogQuery{Terms: "sshd"}); c.Export(ctx, w, 0, 0)
+//	c.VerifyLogs(ctx, 0, 0); c.AccessReport(ctx, ...); c.SetRetention(ctx, d)
+//
+// [Example] runs it against a real server.
+//
+// # What leaves the machine
+//
+// Every request carries a fresh self-signed EdDSA token (sub = tenant,
+// aud = [Config.Audience], a lifetime of [Config.TokenLifetime] of at most
+// ten minutes, a random jti the server accepts once). [Client.Subscribe]
+// sends only blinded descriptors (RFC 9497 POPRF, spec/protocol.md section
+// 5) and verifies the server's DLEQ proof against the key published in the
+// signed directory for everybody, tweaked with the tenant's own id: a server
+// that evaluated with a key of its own for this tenant fails with
+// [ErrKeyMismatch], and a directory whose key for a period changed with
+// [ErrKeyChanged]. [Client.DirectoryHash] lets tenants compare directories.
+// Polling downloads whole board batches; which entries the tenant
+// recognised never leaves the machine. The tokens, the subscriptions and the
+// identity key stay in the state directory.
+//
+// # Verification
+//
+// [Client.Poll] and [Client.Notifications] verify every batch with
+// crypto.ChainVerifier before matching it locally (crypto.Matcher) and
+// opening the sealed payloads:
+//
+//   - [ErrTampered]: an altered batch (crypto.ErrBatchSignature), another
+//     tenant's batch, a rewritten chain (crypto.ErrBatchChain), an entry
+//     whose payload does not open;
+//   - [ErrWithheld]: a dropped batch (crypto.ErrBatchGap) or no batch for
+//     more than an epoch while the server writes one per epoch
+//     (crypto.ErrBatchStale);
+//   - [ErrReplayed]: an accepted batch served again (crypto.ErrBatchReplayed);
+//   - [ErrReordered]: batches out of order (crypto.ErrBatchReordered).
+//
+// Each error wraps both its class and the crypto sentinel. Nothing of a
+// rejected batch is delivered and the client's position does not move, so
+// an honest answer later delivers everything.
+//
+// # Pinning
+//
+// The board key (batches and directories) and the ledger key (log proofs)
+// are pinned out of band from the operator's registration answer
+// ([Config.BoardKey], [Config.LedgerKey], [Client.Pin]). Without that, the
+// first key seen is pinned (trust on first use, logged as a warning) and
+// any later different key is an error ([ErrBoardKeyChanged],
+// [ErrLedgerKeyChanged]) that no configuration silences: moving to a new
+// key means a new state directory.
+//
+// # State and restarts
+//
+// The state directory holds [IdentityFile] (the tenant id and the key's
+// seed) and [StateFile] (pinned keys, key ids seen per period, the
+// subscriptions with their tokens per key period, the last verified batch's
+// sequence, hash and epoch, each token's next occurrence counter, and
+// verified notifications not yet handed out). Both are 0600 and written
+// atomically (temporary file, fsync, rename, fsync of the directory).
+// [Client.Poll] saves before returning; [Client.Notifications] marks a
+// notification delivered when the loop body for it returns, so a restarted
+// client resumes at the last verified batch with no notification lost or
+// repeated (one being handled when the process died is yielded again).
+// Only one process may use a state directory at a time.
+//
+// # Key rotation
+//
+// The server publishes the next period's key an overlap before it mints
+// with it. Polling re-reads the directory every [Config.RefreshInterval]
+// ([Client.Refresh] does it at once) and registers every subscription with
+// any published key it holds no token for; a period's tokens are dropped
+// once a verified batch was created after that period's end.
+//
+// # Limits
+//
+// A subscription added in the middle of an epoch starts matching at the
+// epoch's occurrence counter 0 with a lookahead of [Config.Window]; if its
+// descriptor fired more often than that earlier in the same epoch, it
+// matches again from the next epoch.
+package tenantclient
