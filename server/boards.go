@@ -167,6 +167,13 @@ func (b *boards) publish(ctx context.Context, tenant string, dets []matcher.Dete
 	b.svc.s.metrics.BoardEntries.Add(float64(len(entries)))
 	b.lastEpoch[tenant] = epoch
 	b.wake(tenant)
+	var hit []string
+	for _, d := range fresh {
+		hit = append(hit, d.ID)
+	}
+	if err := b.svc.countHits(ctx, tenant, hit, now); err != nil {
+		return err
+	}
 	return nil
 }
 

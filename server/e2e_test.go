@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -553,6 +554,24 @@ func TestTenantStreamRules(t *testing.T) {
 	vB := &crypto.ChainVerifier{BoardKey: b.board, Tenant: b.id}
 	if ns := matchAll(t, mB, l.poll(b, vB, 300*time.Millisecond)); len(ns) != 0 {
 		t.Fatalf("B notified of A's logs: %+v", ns)
+	}
+	// A's report: its lines by source and severity, and the rule hit.
+	var rep spec.Report
+	to := url.QueryEscape(now.Add(time.Minute).Format(time.RFC3339)) // the lines are dated up to 9 s ahead
+	l.must(200, "GET", "/v1/tenants/tenant-a/report?to="+to, l.token(a), "", nil, &rep)
+	if rep.Lines != 10 || rep.Sources["vm-a"]["6"] != 10 || rep.RuleHits["ssh.bruteforce"] != 1 || rep.Records != 10 {
+		t.Fatalf("report %+v", rep)
+	}
+	l.must(403, "GET", "/v1/tenants/tenant-a/report", l.token(b), "", nil, nil)
+	var opRep spec.Report
+	l.must(200, "GET", "/v1/admin/tenants/tenant-a/report?to="+to, l.op, "", nil, &opRep)
+	if opRep.Lines != 10 {
+		t.Fatalf("operator's view %+v", opRep)
+	}
+	var srcs []spec.SourceHealth
+	l.must(200, "GET", "/v1/admin/sources?stream=tenant-a", l.op, "", nil, &srcs)
+	if len(srcs) != 1 || srcs[0].Source != "vm-a" || srcs[0].Lines != 10 || srcs[0].Silent {
+		t.Fatalf("sources %+v", srcs)
 	}
 	// Nothing of A's lines reaches the operators' anomaly stream.
 	var an spec.LogPage

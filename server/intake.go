@@ -131,6 +131,7 @@ func (svc *service) appendLines(ctx context.Context, transport, tenant string, l
 	if err != nil {
 		return 0, 0, err
 	}
+	svc.sources.note(tenant, recs)
 	m := svc.s.metrics
 	m.ObserveStore("append", start)
 	m.IngestLines.WithLabelValues(transport, streamKind(tenant)).Add(float64(len(recs)))

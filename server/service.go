@@ -35,6 +35,7 @@ type service struct {
 	now    func() time.Time
 	rnd    io.Reader
 
+	sources  *sources
 	alerts   *alerts.Dispatcher                    // nil without configured sinks
 	addrs    atomic.Pointer[map[netip.Addr]string] // source address -> tenant
 	projects atomic.Pointer[map[string]string]     // OpenStack project id -> tenant
@@ -58,6 +59,7 @@ func newService(s *Server, deps Deps) (*service, error) {
 	}
 	svc := &service{s: s, st: deps.Store, keys: k, ledger: deps.IssuerKey.Public().(ed25519.PublicKey), now: now, rnd: deps.Rand, creds: newCredCache(1 << 14)}
 	svc.boards = newBoards(svc)
+	svc.sources = newSources()
 	if len(s.cfg.Alerts) > 0 {
 		var sinks []alerts.Sink
 		for _, a := range s.cfg.Alerts {
@@ -274,6 +276,9 @@ func (svc *service) housekeeping(ctx context.Context) {
 			}
 			if err := svc.refreshAddrs(ctx); err != nil && ctx.Err() == nil {
 				svc.s.log.Error("resource map refresh failed", "err", err)
+			}
+			if err := svc.dailyReports(ctx, now); err != nil && ctx.Err() == nil {
+				svc.s.log.Error("daily reports failed", "err", err)
 			}
 		}
 		slow++

@@ -165,3 +165,36 @@ type Learned struct {
 	Patterns   int    `json:"patterns"`
 	Background int    `json:"background"`
 }
+
+// SourceHealth is one sending host of one stream, as GET /v1/admin/sources
+// reports it (since the server started).
+type SourceHealth struct {
+	Stream    string    `json:"stream"`
+	Source    string    `json:"source"`
+	Lines     uint64    `json:"lines"`
+	First     time.Time `json:"first"`
+	Last      time.Time `json:"last"`
+	PerMinute float64   `json:"per_minute"`
+	// Silent: a steady source (10 lines or more) unheard for ten of its
+	// mean intervals, and at least 5 minutes.
+	Silent bool `json:"silent"`
+}
+
+// Report is a tenant's summary of a time range: lines per source and
+// severity, rule and pattern hits, silent sources, and retention state.
+type Report struct {
+	Tenant    string                       `json:"tenant"`
+	From      time.Time                    `json:"from"`
+	To        time.Time                    `json:"to"`
+	Generated time.Time                    `json:"generated"`
+	Lines     uint64                       `json:"lines"`
+	Truncated bool                         `json:"truncated,omitempty"`
+	Sources   map[string]map[string]uint64 `json:"sources"` // source -> syslog severity -> lines
+	RuleHits  map[string]int64             `json:"rule_hits"`
+	Silent    []string                     `json:"silent_sources,omitempty"`
+	Retention string                       `json:"retention,omitempty"`
+	Records   uint64                       `json:"records"`
+	Bytes     uint64                       `json:"bytes"`
+	FirstSeq  uint64                       `json:"first_seq"`
+	LastSeq   uint64                       `json:"last_seq"`
+}

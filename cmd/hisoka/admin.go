@@ -66,7 +66,11 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 	case "catalogue-learn":
 		fs.StringVar(&from, "from", "", "start of the range of stored platform logs (RFC 3339)")
 		fs.StringVar(&to, "to", "", "end of the range (RFC 3339)")
-	case "catalogues", "rotate":
+	case "report":
+		fs.StringVar(&tenant, "tenant", "", "tenant id")
+		fs.StringVar(&from, "from", "", "start (RFC 3339; default 24 hours before -to)")
+		fs.StringVar(&to, "to", "", "end (RFC 3339; default now)")
+	case "catalogues", "rotate", "sources":
 	default:
 		fmt.Fprintln(e.stderr, adminUsage)
 		return fmt.Errorf("%w: unknown admin subcommand %q", errUsage, sub)
@@ -123,6 +127,20 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 			q.Set("to", to)
 		}
 		return a.call(ctx, http.MethodPost, "/v1/admin/catalogues/learn?"+q.Encode(), "", nil)
+	case "report":
+		if tenant == "" {
+			return fmt.Errorf("%w: report needs -tenant", errUsage)
+		}
+		q := url.Values{}
+		if from != "" {
+			q.Set("from", from)
+		}
+		if to != "" {
+			q.Set("to", to)
+		}
+		return a.call(ctx, http.MethodGet, "/v1/admin/tenants/"+url.PathEscape(tenant)+"/report?"+q.Encode(), "", nil)
+	case "sources":
+		return a.call(ctx, http.MethodGet, "/v1/admin/sources", "", nil)
 	default: // rotate
 		return a.call(ctx, http.MethodPost, "/v1/admin/keys/rotate", "", nil)
 	}
@@ -135,6 +153,8 @@ const adminUsage = `usage: hisoka admin SUBCOMMAND [FLAGS]
   resources | resource-add -id ID -tenant T [-addr A,B]  resources
   catalogues | catalogue-upload -file F | catalogue-publish -version N
   catalogue-learn [-from T] [-to T]                      propose a catalogue from stored platform logs
+  report -tenant T [-from T] [-to T]                     a tenant's summary
+  sources                                                source health, silent sources
   rotate                                                 key rotation
   source-config --tenant T --resource R --syslog-host H [--os debian|ubuntu|rhel]
                 [--cloud-init] [--addr A (register the VM first)]  rsyslog snippet for a VM`

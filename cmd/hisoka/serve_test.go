@@ -81,6 +81,8 @@ func TestServeAndAdmin(t *testing.T) {
 		{[]string{"resource-add", "-id", "vm-1", "-tenant", "tenant-a", "-addr", "192.0.2.10"}, `"id":"vm-1"`},
 		{[]string{"resources"}, `"addresses":["192.0.2.10"]`},
 		{[]string{"rotate"}, `"periods":[`},
+		{[]string{"report", "-tenant", "tenant-a"}, `"tenant":"tenant-a"`},
+		{[]string{"sources"}, `[]`},
 	} {
 		out, err := admin(c.args...)
 		if err != nil || !strings.Contains(out, c.want) {
