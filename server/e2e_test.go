@@ -610,3 +610,30 @@ func TestLearnFromStoredLogs(t *testing.T) {
 	}
 	l.must(403, "POST", "/v1/admin/catalogues/learn", l.mint("ingest", ""), "", nil, nil)
 }
+
+// TestQuota: a tenant's storage quota refuses lines beyond it with a clear
+// error; lines within it are taken.
+func TestQuota(t *testing.T) {
+	l := startLive(t)
+	idn, err := crypto.NewIdentity(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.must(201, "POST", "/v1/admin/tenants", l.op, "application/json", l.json(spec.Tenant{ID: "small", PublicKey: idn.Public(), Quota: 300}), nil)
+	tok := l.mint("ingest", "small")
+	l.must(200, "POST", "/v1/ingest", tok, "text/plain", []byte("a short line\n"), nil)
+	big := strings.Repeat("a line that does not fit in the quota\n", 20)
+	req, _ := http.NewRequest("POST", l.url+"/v1/ingest", strings.NewReader(big))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var eb struct{ Error string }
+	json.NewDecoder(resp.Body).Decode(&eb)
+	if resp.StatusCode != 413 || eb.Error != "tenant storage quota exceeded" {
+		t.Fatalf("over quota: %d %q", resp.StatusCode, eb.Error)
+	}
+}

@@ -58,6 +58,7 @@ func errorRules() []httperr.Rule {
 func serviceErrorRules() []httperr.Rule {
 	return []httperr.Rule{
 		{Err: ErrBadParam, Status: http.StatusBadRequest, Message: "bad query parameter"},
+		{Err: ErrQuotaExceeded, Status: http.StatusRequestEntityTooLarge, Message: "tenant storage quota exceeded"},
 		{Err: ErrBadBody, Status: http.StatusBadRequest, Message: "bad request body"},
 		{Err: ErrReservedID, Status: http.StatusBadRequest, Message: "reserved tenant id"},
 		{Err: ErrNoCatalog, Status: http.StatusNotFound, Message: "no catalogue published"},

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -126,6 +127,9 @@ func (svc *service) appendLines(ctx context.Context, transport, tenant string, l
 			truncated++
 		}
 	}
+	if err := svc.checkQuota(ctx, tenant, bytes); err != nil {
+		return 0, 0, err
+	}
 	start := time.Now()
 	first, last, err := svc.st.Append(ctx, tenant, recs)
 	if err != nil {
@@ -147,6 +151,28 @@ func (svc *service) appendLines(ctx context.Context, transport, tenant string, l
 		pipe.noteAppended(last)
 	}
 	return first, last, nil
+}
+
+// ErrQuotaExceeded is returned when a tenant's stored logs would exceed its
+// storage quota (HTTP 413; the syslog sink waits instead).
+var ErrQuotaExceeded = errors.New("server: tenant storage quota exceeded")
+
+// checkQuota refuses lines that would take a tenant past its quota (the
+// lines' raw bytes against the store's canonical bytes: an estimate that
+// errs on the tenant's side by the per-record overhead).
+func (svc *service) checkQuota(ctx context.Context, tenant string, n int) error {
+	q := (*svc.quotas.Load())[tenant]
+	if q == 0 {
+		return nil
+	}
+	u, err := svc.st.Usage(ctx, tenant)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if u.Bytes+uint64(n) > q {
+		return ErrQuotaExceeded
+	}
+	return nil
 }
 
 func streamKind(tenant string) string {

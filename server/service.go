@@ -39,6 +39,7 @@ type service struct {
 	alerts   *alerts.Dispatcher                    // nil without configured sinks
 	addrs    atomic.Pointer[map[netip.Addr]string] // source address -> tenant
 	projects atomic.Pointer[map[string]string]     // OpenStack project id -> tenant
+	quotas   atomic.Pointer[map[string]uint64]     // tenant -> storage quota in bytes (0: none)
 	creds    *credCache
 
 	bg     sync.WaitGroup
@@ -84,6 +85,8 @@ func newService(s *Server, deps Deps) (*service, error) {
 	svc.addrs.Store(&empty)
 	noProjects := map[string]string{}
 	svc.projects.Store(&noProjects)
+	noQuotas := map[string]uint64{}
+	svc.quotas.Store(&noQuotas)
 	return svc, nil
 }
 
@@ -172,8 +175,12 @@ func (svc *service) refreshAddrs(ctx context.Context) error {
 	}
 	ids := []string{spec.TenantPlatform}
 	projects := map[string]string{}
+	quotas := map[string]uint64{}
 	for _, t := range ts {
 		ids = append(ids, t.ID)
+		if t.Quota > 0 {
+			quotas[t.ID] = t.Quota
+		}
 		if p := t.Settings["project"]; p != "" {
 			projects[p] = t.ID
 		}
@@ -199,6 +206,7 @@ func (svc *service) refreshAddrs(ctx context.Context) error {
 	}
 	svc.addrs.Store(&m)
 	svc.projects.Store(&projects)
+	svc.quotas.Store(&quotas)
 	return nil
 }
 

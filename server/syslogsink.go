@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -71,9 +72,23 @@ func (k syslogSink) Deliver(ctx context.Context, frames []syslogd.Frame) error {
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
-		if _, _, err := svc.appendLines(ctx, g.transport, t, g.recs); err != nil {
-			svc.s.log.ErrorContext(ctx, "syslog append failed", "err", err, "lines", len(g.recs))
-			return err
+		for {
+			_, _, err := svc.appendLines(ctx, g.transport, t, g.recs)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, ErrQuotaExceeded) {
+				svc.s.log.ErrorContext(ctx, "syslog append failed", "err", err, "lines", len(g.recs))
+				return err
+			}
+			// Over quota: hold the connection (the sender queues) until the
+			// quota is raised or retention frees space.
+			svc.s.metrics.IngestRejected.WithLabelValues(g.transport, "quota").Inc()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(5 * time.Second):
+			}
 		}
 	}
 	return nil

@@ -43,7 +43,7 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&a.data, "data", envOr(e, "HISOKA_DATA", "./hisoka-data"), "data directory holding the issuer key (env HISOKA_DATA)")
 	var (
 		id, key, project, kind, tenant, addrs, host, site, file, retention, from, to string
-		version                                                                      uint64
+		version, quota                                                               uint64
 	)
 	switch sub {
 	case "tenants", "tenant-add":
@@ -51,6 +51,7 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		fs.StringVar(&key, "key", "", "tenant Ed25519 public key, base64")
 		fs.StringVar(&project, "project", "", "the tenant's OpenStack project id")
 		fs.StringVar(&retention, "retention", "", "log retention, e.g. 2160h")
+		fs.Uint64Var(&quota, "quota", 0, "storage quota in bytes (0: none)")
 	case "resources", "resource-add":
 		fs.StringVar(&id, "id", "", "resource id (instance uuid, volume id, host name)")
 		fs.StringVar(&kind, "kind", "vm", "vm, volume or host")
@@ -89,7 +90,7 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		if err != nil || id == "" {
 			return fmt.Errorf("%w: tenant-add needs -id and -key (base64)", errUsage)
 		}
-		t := spec.Tenant{ID: id, PublicKey: pub, Retention: retention}
+		t := spec.Tenant{ID: id, PublicKey: pub, Retention: retention, Quota: quota}
 		if project != "" {
 			t.Settings = map[string]string{"project": project}
 		}
