@@ -170,6 +170,8 @@ func (s *Server) getNotifications(c echo.Context) error {
 		case <-ch:
 		case <-timer:
 			return c.JSON(http.StatusOK, spec.Notifications{Batches: []spec.Batch{}})
+		case <-s.svc.boards.closing:
+			return c.JSON(http.StatusOK, spec.Notifications{Batches: []spec.Batch{}})
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -30,10 +30,22 @@ type boards struct {
 
 	wmu     sync.Mutex
 	waiters map[string]chan struct{} // closed when the tenant's board grows
+	closing chan struct{}            // closed when the server shuts down: long polls answer at once
+	closed  bool
 }
 
 func newBoards(svc *service) *boards {
-	return &boards{svc: svc, lastEpoch: map[string]uint64{}, waiters: map[string]chan struct{}{}}
+	return &boards{svc: svc, lastEpoch: map[string]uint64{}, waiters: map[string]chan struct{}{}, closing: make(chan struct{})}
+}
+
+// shutdown ends every long poll (each answers with what it has).
+func (b *boards) shutdown() {
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	if !b.closed {
+		b.closed = true
+		close(b.closing)
+	}
 }
 
 // wait returns a channel closed at the next append to tenant's board.

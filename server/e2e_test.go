@@ -637,3 +637,25 @@ func TestQuota(t *testing.T) {
 		t.Fatalf("over quota: %d %q", resp.StatusCode, eb.Error)
 	}
 }
+
+// TestShutdownEndsLongPolls: a graceful shutdown answers waiting long polls
+// at once instead of waiting for them.
+func TestShutdownEndsLongPolls(t *testing.T) {
+	l := startLive(t)
+	a := l.register("tenant-a", "p")
+	done := make(chan int, 1)
+	tok := l.token(a)
+	go func() {
+		done <- l.do("GET", "/v1/tenants/tenant-a/notifications?after=1000&wait=60s", tok, "", nil, nil)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	l.stop()
+	select {
+	case code := <-done:
+		if code != 200 {
+			t.Fatalf("long poll answered %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("long poll still waiting")
+	}
+}

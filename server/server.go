@@ -284,6 +284,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if sl != nil {
 		errs = append(errs, sl.Shutdown(ctx))
 	}
+	if s.svc != nil {
+		s.svc.boards.shutdown() // long polls answer now rather than hold shutdown up
+	}
 	errs = append(errs, s.http.Shutdown(ctx))
 	return errors.Join(errs...)
 }
