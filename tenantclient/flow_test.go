@@ -181,6 +181,13 @@ func TestOwnLogs(t *testing.T) {
 	if err := c.VerifyProof(&foreign); !errors.Is(err, tenantclient.ErrLedgerKeyChanged) {
 		t.Fatalf("foreign key: %v", err)
 	}
+	sum, err := c.Report(t.Context(), time.Time{}, time.Time{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Tenant != w.tenant || sum.Records != 3 || sum.LastSeq != 3 || sum.Sources["vm-a"] == nil {
+		t.Fatalf("report: %+v", sum)
+	}
 	rep, err := c.AccessReport(t.Context(), time.Time{}, time.Time{}, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +198,7 @@ func TestOwnLogs(t *testing.T) {
 			actions[a.Action] = true
 		}
 	}
-	if !actions["query"] || !actions["export"] || !actions["verify"] {
+	if !actions["query"] || !actions["export"] || !actions["verify"] || !actions["report"] {
 		t.Fatalf("access report: %+v", rep)
 	}
 	if d, err := c.Retention(t.Context()); err != nil || d != 0 {

@@ -196,3 +196,24 @@ func parseRetention(s string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// Report returns the tenant's summary of its logs between from and to
+// (zero: the last 24 hours up to now; at most 31 days): lines per source
+// and severity, rule and pattern hits, silent sources and retention state.
+// With scheduled, the last daily report the server stored instead. The
+// server records it as a read of the tenant's logs.
+func (c *Client) Report(ctx context.Context, from, to time.Time, scheduled bool) (spec.Report, error) {
+	v := url.Values{}
+	if !from.IsZero() {
+		v.Set("from", from.UTC().Format(time.RFC3339Nano))
+	}
+	if !to.IsZero() {
+		v.Set("to", to.UTC().Format(time.RFC3339Nano))
+	}
+	if scheduled {
+		v.Set("scheduled", "true")
+	}
+	var r spec.Report
+	err := c.doJSON(ctx, http.MethodGet, c.tenantPath("/report"), v, nil, &r)
+	return r, err
+}

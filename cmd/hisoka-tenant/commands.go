@@ -449,6 +449,36 @@ func runLogs(ctx context.Context, e *env, args []string) error {
 	return fmt.Errorf("%w: logs %q: want search, export or verify", errUsage, sub)
 }
 
+// runReport is "hisoka-tenant report".
+func runReport(ctx context.Context, e *env, args []string) error {
+	fs, c := newFlags(e, "report")
+	from := fs.String("from", "", "start, RFC 3339 (default: 24 hours before --to)")
+	to := fs.String("to", "", "end, RFC 3339 (default: now)")
+	scheduled := fs.Bool("scheduled", false, "the last daily report instead of one computed now")
+	if err := parse(fs, args, false); err != nil {
+		return err
+	}
+	f, err := timeFlag("from", *from)
+	if err != nil {
+		return err
+	}
+	t, err := timeFlag("to", *to)
+	if err != nil {
+		return err
+	}
+	cl, err := c.client(e)
+	if err != nil {
+		return err
+	}
+	rep, err := cl.Report(ctx, f, t, *scheduled)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
 // runAccess is "hisoka-tenant access-report".
 func runAccess(ctx context.Context, e *env, args []string) error {
 	fs, c := newFlags(e, "access-report")

@@ -46,6 +46,7 @@ func commands() []command {
 		{"unsubscribe", "forget a local subscription by id", runUnsubscribe},
 		{"poll", "fetch, verify and decrypt notifications: JSON lines (--follow)", runPoll},
 		{"logs", "own logs: search | export | verify", runLogs},
+		{"report", "summary of the tenant's logs: sources, severities, rule hits", runReport},
 		{"access-report", "who read the tenant's logs: JSON lines", runAccess},
 		{"retention", "show or --set the log retention", runRetention},
 	}
