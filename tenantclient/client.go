@@ -80,6 +80,7 @@ type Client struct {
 	http   *http.Client
 	log    *slog.Logger
 
+	pollMu      sync.Mutex // one poll at a time (held across the long poll)
 	mu          sync.Mutex // guards everything below and the state files
 	st          *state
 	verifier    *crypto.ChainVerifier

@@ -237,3 +237,51 @@ func TestUnregisteredTenant(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestPollDoesNotBlock: a long poll in progress leaves the rest of the
+// client usable, and a subscription added meanwhile matches what the poll
+// brings.
+func TestPollDoesNotBlock(t *testing.T) {
+	w := newWorld(t, 1, nil)
+	c := w.client(t, nil)
+	if _, err := c.Poll(t.Context(), 0); err != nil { // pins, registers nothing
+		t.Fatal(err)
+	}
+	type result struct {
+		ns  []tenantclient.Notification
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ns, err := c.Poll(t.Context(), 30*time.Second)
+		done <- result{ns, err}
+	}()
+	time.Sleep(100 * time.Millisecond) // let the poll reach the server (not an assertion)
+	if _, err := c.Subscribe(t.Context(), tenantclient.Subscription{Pattern: "vm.create", Resource: w.creates[0].Resource}); err != nil {
+		t.Fatal(err)
+	}
+	var early *result
+	select {
+	case r := <-done: // only a heartbeat batch may end the poll this early
+		if r.err != nil || len(r.ns) != 0 {
+			t.Fatalf("the poll ended before anything was sent: %+v", r)
+		}
+		early = &r
+	default:
+	}
+	w.feed(time.Time{}, w.creates[0].End.Add(time.Second))
+	var ns []tenantclient.Notification
+	if early == nil {
+		r := <-done
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		ns = r.ns
+	}
+	if len(ns) == 0 {
+		ns = pollUntil(t, c, 1, 10*time.Second)
+	}
+	if len(ns) != 1 || ns[0].Pattern != "vm.create" {
+		t.Fatalf("notifications %+v", ns)
+	}
+}

@@ -45,20 +45,28 @@ const maxWait = 60 * time.Second
 
 // fetch long-polls the board once (up to wait), verifies what arrives,
 // matches it and appends the notifications to the pending queue, then
-// saves. Batches accepted before a verification error are kept. c.mu must
-// be held.
+// saves. Batches accepted before a verification error are kept. c.pollMu
+// must be held (one poll at a time); c.mu is taken only around the state,
+// not during the long poll.
 func (c *Client) fetch(ctx context.Context, wait time.Duration) error {
+	c.mu.Lock()
 	if c.lastRefresh.IsZero() || c.cfg.Now().Sub(c.lastRefresh) >= c.cfg.RefreshInterval {
 		if err := c.refresh(ctx); err != nil {
+			c.mu.Unlock()
 			return err
 		}
 	}
-	if c.verifier.BoardKey == nil {
+	pinned := c.verifier.BoardKey != nil
+	c.mu.Unlock()
+	if !pinned {
 		return fmt.Errorf("%w: board key not pinned", ErrConfig)
 	}
 	for {
+		c.mu.Lock()
+		after := c.verifier.LastSeq
+		c.mu.Unlock()
 		q := url.Values{}
-		q.Set("after", strconv.FormatUint(c.verifier.LastSeq, 10))
+		q.Set("after", strconv.FormatUint(after, 10))
 		if wait > 0 {
 			q.Set("wait", min(wait, maxWait).String())
 		}
@@ -70,39 +78,49 @@ func (c *Client) fetch(ctx context.Context, wait time.Duration) error {
 		for i, b := range page.Batches {
 			wire[i] = b.Data
 		}
-		accepted, verr := c.verifier.Verify(wire...)
-		var merr error
-		for _, b := range accepted {
-			ns, err := c.matcher.Match(b)
-			if err != nil {
-				merr = errors.Join(merr, classify(err, ErrTampered))
-			}
-			for _, n := range ns {
-				c.st.Pending = append(c.st.Pending, c.notification(b.Seq(), n))
-			}
-			c.st.LastCreated = b.Created()
-		}
-		c.dropExpired()
-		if err := c.save(); err != nil {
+		if err := c.accept(wire); err != nil {
 			return err
-		}
-		if verr != nil {
-			return errors.Join(verifyError(verr), merr)
-		}
-		if merr != nil {
-			return merr
 		}
 		if len(page.Batches) < pollLimit {
 			break
 		}
 		wait = 0
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.verifier.LastSeq > 0 {
 		if err := c.verifier.CheckFresh(c.cfg.Now()); err != nil {
 			return classify(err, ErrWithheld)
 		}
 	}
 	return nil
+}
+
+// accept verifies one page of batches, matches the accepted ones, queues
+// their notifications and saves.
+func (c *Client) accept(wire [][]byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	accepted, verr := c.verifier.Verify(wire...)
+	var merr error
+	for _, b := range accepted {
+		ns, err := c.matcher.Match(b)
+		if err != nil {
+			merr = errors.Join(merr, classify(err, ErrTampered))
+		}
+		for _, n := range ns {
+			c.st.Pending = append(c.st.Pending, c.notification(b.Seq(), n))
+		}
+		c.st.LastCreated = b.Created()
+	}
+	c.dropExpired()
+	if err := c.save(); err != nil {
+		return err
+	}
+	if verr != nil {
+		return errors.Join(verifyError(verr), merr)
+	}
+	return merr
 }
 
 // verifyError puts a ChainVerifier error in its class.
@@ -142,9 +160,11 @@ func (c *Client) notification(seq uint64, n crypto.Notification) Notification {
 // ErrReplayed or ErrReordered (wrapping the crypto sentinel); the
 // notifications of batches verified before the failure are still returned.
 func (c *Client) Poll(ctx context.Context, wait time.Duration) ([]Notification, error) {
+	c.pollMu.Lock()
+	defer c.pollMu.Unlock()
+	err := c.fetch(ctx, wait)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	err := c.fetch(ctx, wait)
 	out := c.st.Pending
 	if len(out) == 0 {
 		return nil, err
@@ -175,7 +195,7 @@ func (c *Client) Notifications(ctx context.Context, wait time.Duration) iter.Seq
 				c.mu.Unlock()
 				more := yield(n, nil)
 				c.mu.Lock()
-				if len(c.st.Pending) > 0 && c.st.Pending[0].Seq == n.Seq && c.st.Pending[0].Counter == n.Counter && c.st.Pending[0].Subscription == n.Subscription {
+				if len(c.st.Pending) > 0 && samePending(&c.st.Pending[0], &n) {
 					c.st.Pending = c.st.Pending[1:]
 				}
 				err := c.save()
@@ -188,8 +208,10 @@ func (c *Client) Notifications(ctx context.Context, wait time.Duration) iter.Seq
 				}
 				continue
 			}
-			err := c.fetch(ctx, wait)
 			c.mu.Unlock()
+			c.pollMu.Lock()
+			err := c.fetch(ctx, wait)
+			c.pollMu.Unlock()
 			if err == nil {
 				backoff = time.Second
 				continue
@@ -216,4 +238,10 @@ func (c *Client) Board() (seq, epoch uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.verifier.LastSeq, c.verifier.LastEpoch
+}
+
+// samePending reports whether two queued notifications are the same
+// occurrence.
+func samePending(a, b *Notification) bool {
+	return a.Seq == b.Seq && a.Period == b.Period && a.Epoch == b.Epoch && a.Counter == b.Counter && a.Subscription == b.Subscription
 }
