@@ -314,6 +314,9 @@ func TestSession(t *testing.T) {
 	s.run("retention", "--set", "10m")
 	s.run("frobnicate")
 
+	if os.Getenv("HISOKA_TRANSCRIPT") != "" {
+		t.Log("\n" + s.out.String())
+	}
 	got := normalise(s.out.String(), map[string]string{state: "$STATE", work: "$WORK", o.url: "$URL", proxy.URL: "$PROXY"})
 	golden := filepath.Join("testdata", "session.golden")
 	if *update {

@@ -1,0 +1,194 @@
+package tenantclient_test
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hisoka-project/hisoka/crypto"
+	"github.com/hisoka-project/hisoka/spec"
+	"github.com/hisoka-project/hisoka/tenantclient"
+)
+
+// clockBoard is a board service on a real listener with a clock the test
+// moves, built from the same crypto pieces as the server (keyring, minter,
+// sealed batches), so that a key rotation happens within a test. It does
+// not check tokens.
+type clockBoard struct {
+	mu       sync.Mutex
+	now      time.Time
+	tenant   string
+	kr       *crypto.Keyring
+	minter   *crypto.Minter
+	last     *crypto.Batch
+	wire     [][]byte
+	counters map[[16]byte]uint64
+}
+
+func (b *clockBoard) clock() time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.now
+}
+
+// advance moves the clock, rotates the keyring and writes the epoch's
+// batch (dummies only), as the server's housekeeping does.
+func (b *clockBoard) advance(t *testing.T, to time.Time) {
+	b.mu.Lock()
+	b.now = to
+	if _, err := b.kr.Rotate(rand.Reader, to); err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Unlock()
+	b.publish(t, nil)
+}
+
+// publish writes a batch created now with one entry per descriptor, minted
+// with the key of the period containing now.
+func (b *clockBoard) publish(t *testing.T, ds []crypto.Descriptor) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	epoch := crypto.EpochAt(b.now)
+	period := b.kr.Schedule().PeriodAt(b.now)
+	var es []crypto.Entry
+	for _, d := range ds {
+		tok, err := b.minter.Mint(b.tenant, period, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ck := tok.CounterKey(epoch)
+		e, err := crypto.NewEntry(&tok, b.tenant, epoch, b.counters[ck], crypto.Payload{Start: b.now, End: b.now, Severity: 2, Count: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.counters[ck]++
+		es = append(es, e)
+	}
+	h := crypto.FirstHeader(b.tenant, epoch, b.now)
+	if b.last != nil {
+		h = b.last.Next(epoch, b.now)
+	}
+	batch, err := b.kr.SealBatch(h, es, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := batch.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.last = batch
+	b.wire = append(b.wire, w)
+}
+
+func (b *clockBoard) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/keys":
+		dir, err := b.kr.Directory(b.now)
+		if err != nil {
+			http.Error(rw, "directory", 500)
+			return
+		}
+		rw.Write(dir)
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/subscriptions/evaluate":
+		body, _ := io.ReadAll(r.Body)
+		out, err := b.kr.Evaluate(rand.Reader, b.tenant, b.now, body)
+		if err != nil {
+			http.Error(rw, `{"error":"bad request"}`, 400)
+			return
+		}
+		rw.Write(out)
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/tenants/"+b.tenant+"/notifications":
+		after, _ := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
+		page := spec.Notifications{Batches: []spec.Batch{}}
+		for i := after; i < uint64(len(b.wire)); i++ {
+			page.Batches = append(page.Batches, spec.Batch{Seq: i + 1, Data: b.wire[i]})
+		}
+		json.NewEncoder(rw).Encode(page)
+	default:
+		http.NotFound(rw, r)
+	}
+}
+
+// TestKeyRotation: the client registers its subscriptions again with the
+// next period's key as soon as it is published, matches entries minted with
+// either key during the overlap, and drops the old tokens once the board is
+// past the old period.
+func TestKeyRotation(t *testing.T) {
+	origin := time.Now().UTC().Truncate(time.Hour).Add(-30 * time.Minute)
+	sched := crypto.Schedule{Origin: origin, Length: 4 * time.Hour, Overlap: time.Hour}
+	start := origin.Add(40 * time.Minute)
+	kr, err := crypto.NewKeyring(rand.Reader, sched, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &clockBoard{now: start, tenant: "tenant-r", kr: kr, minter: crypto.NewMinter(kr, 100), counters: map[[16]byte]uint64{}}
+	srv := httptest.NewServer(b)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	if _, err := tenantclient.Init(dir, b.tenant, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	c, err := tenantclient.New(tenantclient.Config{URL: srv.URL, StateDir: dir, BoardKey: kr.BoardPublicKey(), Now: b.clock, RefreshInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := tenantclient.Subscription{ID: "created", Pattern: "vm.create", Resource: "vm-1"}
+	desc := []crypto.Descriptor{{PatternID: "vm.create", ResourceID: "vm-1"}}
+	periodsHeld := func() []uint64 { return c.Subscriptions()[0].Periods }
+	if _, err := c.Subscribe(t.Context(), sub); err != nil {
+		t.Fatal(err)
+	}
+	if got := periodsHeld(); !slices.Equal(got, []uint64{0}) {
+		t.Fatalf("periods %v", got)
+	}
+	poll := func(wantPeriod uint64) {
+		t.Helper()
+		ns, err := c.Poll(t.Context(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ns) != 1 || ns[0].Period != wantPeriod || ns[0].Subscription != "created" {
+			t.Fatalf("notifications %+v, want one of period %d", ns, wantPeriod)
+		}
+	}
+	b.publish(t, desc)
+	poll(0)
+
+	// Inside the overlap before period 1: the next key is published and the
+	// client registers with it on its next poll; the server still mints
+	// with key 0.
+	for at := start.Add(time.Hour); at.Before(origin.Add(3*time.Hour + 30*time.Minute)); at = at.Add(time.Hour) {
+		b.advance(t, at)
+	}
+	b.advance(t, origin.Add(3*time.Hour+30*time.Minute))
+	b.publish(t, desc)
+	poll(0)
+	if got := periodsHeld(); !slices.Equal(got, []uint64{0, 1}) {
+		t.Fatalf("periods %v, want both keys during the overlap", got)
+	}
+
+	// Period 1: entries are minted with key 1; once a batch of period 1 was
+	// verified, the old tokens are dropped.
+	b.advance(t, origin.Add(4*time.Hour+20*time.Minute))
+	b.publish(t, desc)
+	poll(1)
+	if got := periodsHeld(); !slices.Equal(got, []uint64{1}) {
+		t.Fatalf("periods %v, want only the new key", got)
+	}
+	// A restart keeps the position and the new tokens.
+	c, err = tenantclient.New(tenantclient.Config{URL: srv.URL, StateDir: dir, Now: b.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.publish(t, desc)
+	poll(1)
+}
