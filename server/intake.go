@@ -131,7 +131,7 @@ func (svc *service) appendLines(ctx context.Context, transport, tenant string, l
 		return 0, 0, err
 	}
 	start := time.Now()
-	first, last, err := svc.st.Append(ctx, tenant, recs)
+	first, last, err := svc.commits.get(tenant).append(ctx, svc.st, tenant, recs)
 	if err != nil {
 		return 0, 0, err
 	}

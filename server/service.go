@@ -36,6 +36,7 @@ type service struct {
 	rnd    io.Reader
 
 	sources  *sources
+	commits  committers                            // group commit per stream
 	alerts   *alerts.Dispatcher                    // nil without configured sinks
 	addrs    atomic.Pointer[map[netip.Addr]string] // source address -> tenant
 	projects atomic.Pointer[map[string]string]     // OpenStack project id -> tenant
