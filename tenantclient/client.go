@@ -237,6 +237,15 @@ func (c *Client) save() error {
 	return writeFileAtomic(c.cfg.StateDir, StateFile, b)
 }
 
+// LogValue names the tenant and the board position; keys, tokens and
+// subscriptions stay out of logs.
+func (c *Client) LogValue() slog.Value {
+	seq, epoch := c.Board()
+	return slog.GroupValue(slog.String("tenant", c.tenant), slog.Uint64("last_seq", seq), slog.Uint64("last_epoch", epoch))
+}
+
+var _ slog.LogValuer = (*Client)(nil)
+
 // Tenant returns the tenant id.
 func (c *Client) Tenant() string { return c.tenant }
 

@@ -41,6 +41,15 @@ func TestFlow(t *testing.T) {
 	if len(subs) != 4 || subs[0].ID != "vm.create@"+vm || len(subs[0].Periods) == 0 || len(c.Subscriptions()) != 3 {
 		t.Fatalf("subscriptions %+v", subs)
 	}
+	// The same descriptor under another name is the existing subscription;
+	// an existing name for another descriptor is refused.
+	again, err := c.Subscribe(t.Context(), tenantclient.Subscription{ID: "other-name", Pattern: "vm.create", Resource: vm})
+	if err != nil || again[0].ID != subs[0].ID || len(c.Subscriptions()) != 3 {
+		t.Fatalf("same descriptor: %+v, %v", again, err)
+	}
+	if _, err := c.Subscribe(t.Context(), tenantclient.Subscription{ID: "deleted", Pattern: "vm.stop", Resource: vm}); !errors.Is(err, tenantclient.ErrSubscription) {
+		t.Fatalf("reused id: %v", err)
+	}
 	w.feed(time.Time{}, forever)
 	got := pollUntil(t, c, 2, 20*time.Second)
 	if len(got) != 2 {

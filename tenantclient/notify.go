@@ -7,6 +7,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -144,7 +145,7 @@ func (c *Client) notification(seq uint64, n crypto.Notification) Notification {
 	out.Subscription = sub
 	if i := c.find(sub); i >= 0 {
 		s := c.st.Subscriptions[i]
-		out.Pattern, out.Resource, out.Params = s.Pattern, s.Resource, s.Params
+		out.Pattern, out.Resource, out.Params = s.Pattern, s.Resource, slices.Clone(s.Params)
 	}
 	return out
 }

@@ -2,7 +2,9 @@ package tenantclient
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,4 +149,27 @@ func FuzzParseIdentity(f *testing.F) {
 			t.Fatalf("round trip: %v", err)
 		}
 	})
+}
+
+// TestClientLogValue: a client in a log shows no key material.
+func TestClientLogValue(t *testing.T) {
+	dir := t.TempDir()
+	id, err := Init(dir, "tenant-log", strings.NewReader(strings.Repeat("s", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{URL: "http://127.0.0.1:1", StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("client", "c", c)
+	for _, secret := range [][]byte{id.Seed(), []byte(base64.StdEncoding.EncodeToString(id.Seed())), []byte(base64.StdEncoding.EncodeToString(id.PrivateKey()))} {
+		if bytes.Contains(buf.Bytes(), secret) {
+			t.Fatalf("secret in log: %s", buf.String())
+		}
+	}
+	if !strings.Contains(buf.String(), "tenant-log") {
+		t.Fatalf("log: %s", buf.String())
+	}
 }

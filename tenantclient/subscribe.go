@@ -161,13 +161,19 @@ func (c *Client) evaluate(ctx context.Context, key crypto.DirectoryKey, subs []S
 // Subscribe registers subscriptions blindly with every key the directory
 // publishes now (the current one and, during a rotation's overlap, the
 // next), verifies each proof against the published key and stores the
-// tokens locally. Subscriptions already held are skipped. It returns the
-// subscriptions as stored (IDs filled in).
+// tokens locally. Subscriptions already held (the same pattern, resource
+// and parameters) are skipped; an id that names a different subscription is
+// refused. It returns the subscriptions as stored (IDs filled in).
 func (c *Client) Subscribe(ctx context.Context, subs ...Subscription) ([]Subscription, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var fresh []Subscription
 	out := make([]Subscription, 0, len(subs))
+	held := map[string]string{} // descriptor encoding -> subscription id
+	for _, h := range c.st.Subscriptions {
+		enc, _ := h.descriptor().MarshalBinary()
+		held[string(enc)] = h.ID
+	}
 	for _, s := range subs {
 		if s.ID == "" {
 			s.ID = s.defaultID()
@@ -177,10 +183,19 @@ func (c *Client) Subscribe(ctx context.Context, subs ...Subscription) ([]Subscri
 		if err := s.check(); err != nil {
 			return nil, err
 		}
-		out = append(out, s)
-		if c.find(s.ID) >= 0 || slices.ContainsFunc(fresh, func(f Subscription) bool { return f.ID == s.ID }) {
+		enc, _ := s.descriptor().MarshalBinary()
+		if id, ok := held[string(enc)]; ok {
+			// The same descriptor under another name would hold the same
+			// token twice; keep the first.
+			s.ID = id
+			out = append(out, s)
 			continue
 		}
+		if c.find(s.ID) >= 0 || slices.ContainsFunc(fresh, func(f Subscription) bool { return f.ID == s.ID }) {
+			return nil, fmt.Errorf("%w: id %q names another subscription", ErrSubscription, s.ID)
+		}
+		held[string(enc)] = s.ID
+		out = append(out, s)
 		fresh = append(fresh, s)
 	}
 	dir, err := c.directory(ctx)
