@@ -659,3 +659,37 @@ func TestShutdownEndsLongPolls(t *testing.T) {
 		t.Fatal("long poll still waiting")
 	}
 }
+
+// TestAnomaliesForOperators: residual anomalies of the platform stream
+// reach the operators' anomaly stream, with their samples.
+func TestAnomaliesForOperators(t *testing.T) {
+	l := startLive(t)
+	cat, err := os.ReadFile("../testdata/catalog/default.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.must(201, "POST", "/v1/admin/catalogues", l.op, "application/yaml", cat, nil)
+	l.must(204, "POST", "/v1/admin/catalogues/1/publish", l.op, "", nil, nil)
+	gen := loggen.Generate(loggen.Config{Seed: 4, Duration: 20 * time.Minute, VMs: 5, Faults: loggen.Faults{BridgeDown: 1, IptablesFlush: 1}})
+	var body strings.Builder
+	for _, ln := range gen.Lines {
+		body.WriteString(ln.Text + "\n")
+	}
+	l.must(200, "POST", "/v1/ingest", l.mint("ingest", ""), "text/plain", []byte(body.String()), nil)
+	var page spec.LogPage
+	deadline := time.Now().Add(20 * time.Second)
+	for len(page.Records) == 0 && time.Now().Before(deadline) {
+		l.must(200, "GET", "/v1/admin/anomalies", l.op, "", nil, &page)
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(page.Records) == 0 {
+		t.Fatal("no anomalies")
+	}
+	var d struct {
+		Kind    string
+		Samples []string
+	}
+	if err := json.Unmarshal([]byte(page.Records[0].Line), &d); err != nil || d.Kind != "anomaly" || len(d.Samples) == 0 {
+		t.Fatalf("anomaly record %q: %v", page.Records[0].Line, err)
+	}
+}
