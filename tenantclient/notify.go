@@ -1,6 +1,7 @@
 package tenantclient
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -105,10 +106,15 @@ func (c *Client) accept(wire [][]byte) error {
 	accepted, verr := c.verifier.Verify(wire...)
 	var merr error
 	for _, b := range accepted {
+		if c.st.EpochFirstSeq == 0 || b.Epoch() != c.st.LastEpoch {
+			c.st.EpochFirstSeq = b.Seq()
+		}
+		c.st.LastEpoch = b.Epoch()
 		ns, err := c.matcher.Match(b)
 		if err != nil {
 			merr = errors.Join(merr, classify(err, ErrTampered))
 		}
+		sortOccurrences(ns)
 		for _, n := range ns {
 			c.st.Pending = append(c.st.Pending, c.notification(b.Seq(), n))
 		}
@@ -245,4 +251,12 @@ func (c *Client) Board() (seq, epoch uint64) {
 // occurrence.
 func samePending(a, b *Notification) bool {
 	return a.Seq == b.Seq && a.Period == b.Period && a.Epoch == b.Epoch && a.Counter == b.Counter && a.Subscription == b.Subscription
+}
+
+// sortOccurrences orders a batch's notifications by occurrence (entries
+// come sorted by tag, which says nothing).
+func sortOccurrences(ns []crypto.Notification) {
+	slices.SortStableFunc(ns, func(a, b crypto.Notification) int {
+		return cmp.Or(cmp.Compare(a.Counter, b.Counter), strings.Compare(a.SubscriptionID, b.SubscriptionID))
+	})
 }

@@ -3,6 +3,7 @@ package tenantclient_test
 import (
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -184,6 +185,14 @@ func TestKeyRotation(t *testing.T) {
 	if got := periodsHeld(); !slices.Equal(got, []uint64{1}) {
 		t.Fatalf("periods %v, want only the new key", got)
 	}
+	// The old key is still published (its evaluation window is open), but
+	// the client does not register with it again.
+	if err := c.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := periodsHeld(); !slices.Equal(got, []uint64{1}) {
+		t.Fatalf("periods %v after a refresh", got)
+	}
 	// A restart keeps the position and the new tokens.
 	c, err = tenantclient.New(tenantclient.Config{URL: srv.URL, StateDir: dir, Now: b.clock})
 	if err != nil {
@@ -191,4 +200,87 @@ func TestKeyRotation(t *testing.T) {
 	}
 	b.publish(t, desc)
 	poll(1)
+}
+
+func newClockWorld(t *testing.T) (*clockBoard, *tenantclient.Client, string, *httptest.Server) {
+	origin := time.Now().UTC().Truncate(time.Hour).Add(-30 * time.Minute)
+	sched := crypto.Schedule{Origin: origin, Length: 30 * 24 * time.Hour, Overlap: 24 * time.Hour}
+	start := origin.Add(40 * time.Minute)
+	kr, err := crypto.NewKeyring(rand.Reader, sched, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &clockBoard{now: start, tenant: "tenant-c", kr: kr, minter: crypto.NewMinter(kr, 100), counters: map[[16]byte]uint64{}}
+	srv := httptest.NewServer(b)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	if _, err := tenantclient.Init(dir, b.tenant, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	c, err := tenantclient.New(tenantclient.Config{URL: srv.URL, StateDir: dir, BoardKey: kr.BoardPublicKey(), Now: b.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, c, dir, srv
+}
+
+// TestSubscribeMidEpoch: a subscription added after its descriptor fired
+// more often than the lookahead in the current epoch catches up on the
+// epoch's batches (delivering those occurrences) and matches the next one.
+func TestSubscribeMidEpoch(t *testing.T) {
+	b, c, _, _ := newClockWorld(t)
+	desc := []crypto.Descriptor{{PatternID: "ssh.bruteforce", ResourceID: "vm-9"}}
+	b.publish(t, nil) // an epoch batch before anything happened
+	for range 3 {
+		b.publish(t, append(desc, desc...)) // two occurrences per batch
+	}
+	if ns, err := c.Poll(t.Context(), 0); err != nil || len(ns) != 0 {
+		t.Fatalf("before subscribing: %+v, %v", ns, err)
+	}
+	if _, err := c.Subscribe(t.Context(), tenantclient.Subscription{ID: "brute", Pattern: "ssh.bruteforce", Resource: "vm-9"}); err != nil {
+		t.Fatal(err)
+	}
+	b.publish(t, desc)
+	ns, err := c.Poll(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counters []uint64
+	for _, n := range ns {
+		counters = append(counters, n.Counter)
+	}
+	if !slices.Equal(counters, []uint64{0, 1, 2, 3, 4, 5, 6}) {
+		t.Fatalf("counters %v, want the six earlier occurrences and the new one", counters)
+	}
+}
+
+// TestCatchUpSeesRewrittenHistory: when a subscription reads the epoch
+// again, a board whose history changed since it was accepted is an error.
+func TestCatchUpSeesRewrittenHistory(t *testing.T) {
+	b, c, _, _ := newClockWorld(t)
+	desc := []crypto.Descriptor{{PatternID: "vm.create", ResourceID: "vm-1"}}
+	b.publish(t, nil)
+	b.publish(t, desc)
+	if _, err := c.Poll(t.Context(), 0); err != nil {
+		t.Fatal(err)
+	}
+	// Re-sign the newest batch with other entries: a valid signature, another hash.
+	b.mu.Lock()
+	first, err := crypto.ParseBatch(b.wire[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := b.kr.SealBatch(first.Next(first.Epoch(), b.now), nil, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.wire[1], _ = forged.MarshalBinary()
+	b.mu.Unlock()
+	_, err = c.Subscribe(t.Context(), tenantclient.Subscription{Pattern: "vm.create", Resource: "vm-1"})
+	if !errors.Is(err, tenantclient.ErrTampered) || !errors.Is(err, crypto.ErrBatchChain) {
+		t.Fatalf("err = %v, want a rewritten chain", err)
+	}
+	if len(c.Subscriptions()) != 0 {
+		t.Fatal("subscription kept after a failed catch-up")
+	}
 }

@@ -46,6 +46,9 @@ type state struct {
 	LastHash    []byte    `json:"last_hash,omitempty"`
 	LastEpoch   uint64    `json:"last_epoch"`
 	LastCreated time.Time `json:"last_created,omitzero"`
+	// EpochFirstSeq is the first accepted batch of LastEpoch, where a new
+	// token starts reading the epoch again (catch-up).
+	EpochFirstSeq uint64 `json:"epoch_first_seq,omitempty"`
 	// MatchEpoch is the epoch the tokens' next counters refer to.
 	MatchEpoch uint64 `json:"match_epoch"`
 	// Keys are the POPRF keys seen per period, to notice a period's key
@@ -233,6 +236,8 @@ func parseState(b []byte) (*state, error) {
 		return bad("chain state")
 	case s.MatchEpoch < s.LastEpoch && s.LastSeq > 0:
 		return bad("match epoch")
+	case s.EpochFirstSeq > s.LastSeq:
+		return bad("epoch start")
 	}
 	for _, k := range s.Keys {
 		if len(k.KeyID) != 32 {

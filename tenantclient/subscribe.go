@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hisoka-project/hisoka/crypto"
 	"github.com/hisoka-project/hisoka/spec"
@@ -107,6 +108,11 @@ func (c *Client) directory(ctx context.Context) (*crypto.Directory, error) {
 		c.verifier.BoardKey = pinned
 		c.log.Warn("tenantclient: board key pinned on first use; compare it with the operator's registration answer")
 	}
+	// Forget the records of keys no longer published whose period is over.
+	c.st.Keys = slices.DeleteFunc(c.st.Keys, func(p periodKey) bool {
+		listed := slices.ContainsFunc(dir.Keys, func(k crypto.DirectoryKey) bool { return k.Period == p.Period })
+		return !listed && c.pastPeriod(p.End)
+	})
 	for _, k := range dir.Keys {
 		if !slices.ContainsFunc(c.st.Keys, func(p periodKey) bool { return p.Period == k.Period }) {
 			c.st.Keys = append(c.st.Keys, periodKey{Period: k.Period, KeyID: bytes.Clone(k.ID[:]), End: k.End})
@@ -256,7 +262,11 @@ func (c *Client) registerMissing(ctx context.Context, dir *crypto.Directory) err
 	if len(dir.Keys) == 0 {
 		return ErrNoKey
 	}
+	var fresh []freshToken
 	for _, k := range dir.Keys {
+		if c.pastPeriod(k.End) {
+			continue // the board is past this key's minting: no entry of it can come
+		}
 		var idx []int
 		var subs []Subscription
 		for i, s := range c.st.Subscriptions {
@@ -274,26 +284,29 @@ func (c *Client) registerMissing(ctx context.Context, dir *crypto.Directory) err
 		}
 		for j, i := range idx {
 			sub := &c.st.Subscriptions[i]
-			if err := c.matcher.Subscribe(matchID(sub.ID, k.Period), &toks[j], 0); err != nil {
+			id := matchID(sub.ID, k.Period)
+			if err := c.matcher.Subscribe(id, &toks[j], 0); err != nil {
 				return fmt.Errorf("%w: %w", ErrSubscription, err)
 			}
 			sub.Tokens = append(sub.Tokens, heldToken{Period: k.Period, Token: bytes.Clone(toks[j][:])})
+			fresh = append(fresh, freshToken{id: id, tok: toks[j]})
 		}
 		c.log.Debug("tenantclient: registered", "period", k.Period, "subscriptions", len(subs))
 	}
-	return nil
+	return c.catchUp(ctx, fresh)
+}
+
+// pastPeriod reports whether the last verified batch was created at or
+// after end, the end of a key's minting period.
+func (c *Client) pastPeriod(end time.Time) bool {
+	return !c.st.LastCreated.IsZero() && !end.IsZero() && !c.st.LastCreated.Before(end)
 }
 
 // dropExpired forgets the tokens of periods whose minting ended before the
 // last accepted batch was created: no later batch can carry their entries.
 func (c *Client) dropExpired() {
-	if c.st.LastCreated.IsZero() {
-		return
-	}
-	var keep []periodKey
 	for _, k := range c.st.Keys {
-		if k.End.IsZero() || c.st.LastCreated.Before(k.End) {
-			keep = append(keep, k)
+		if !c.pastPeriod(k.End) {
 			continue
 		}
 		for i := range c.st.Subscriptions {
@@ -307,7 +320,6 @@ func (c *Client) dropExpired() {
 			})
 		}
 	}
-	c.st.Keys = keep
 }
 
 // Refresh reads the key directory and registers every subscription with
