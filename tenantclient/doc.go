@@ -83,10 +83,19 @@
 // any published key it holds no token for; a period's tokens are dropped
 // once a verified batch was created after that period's end.
 //
-// # Limits
+// # Subscribing mid-epoch
 //
-// A subscription added in the middle of an epoch starts matching at the
-// epoch's occurrence counter 0 with a lookahead of [Config.Window]; if its
-// descriptor fired more often than that earlier in the same epoch, it
-// matches again from the next epoch.
+// Occurrence counters restart every epoch (an hour). A token added in the
+// middle of one (a new subscription, or a new key period) reads the epoch's
+// batches again from the board, verifies them from the epoch's first
+// accepted batch up to the accepted head (a different history is
+// [ErrTampered]), and starts after the occurrences it finds there; those are
+// delivered too, as notifications of this epoch before the subscription
+// (spec/protocol.md section 9).
+//
+// # Losing the state
+//
+// The identity alone does not restore the subscriptions: their tokens live
+// in [StateFile]. A new state file starts from the board's first batch and
+// delivers again what the current key period's tokens recognise in it.
 package tenantclient
