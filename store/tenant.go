@@ -5,8 +5,10 @@ import (
 	"unicode/utf8"
 )
 
-// MaxTenantLen is the longest tenant id, in bytes.
-const MaxTenantLen = 256
+// MaxTenantLen is the longest tenant id, in bytes. It is the token
+// protocol's bound (crypto.MaxTenantIDLen, spec/protocol.md), so that every
+// tenant the store accepts can also receive notifications.
+const MaxTenantLen = 255
 
 // ValidTenant reports whether id is a usable tenant id: non-empty, at most
 // MaxTenantLen bytes, valid UTF-8. The error wraps ErrInvalidTenant and does
