@@ -284,3 +284,36 @@ func TestCatchUpSeesRewrittenHistory(t *testing.T) {
 		t.Fatal("subscription kept after a failed catch-up")
 	}
 }
+
+// TestKeyChanged: a directory that publishes another key for a period the
+// tenant already registered with (validly signed by the pinned board key)
+// is refused: the server would be telling tenants apart.
+func TestKeyChanged(t *testing.T) {
+	b, c, _, _ := newClockWorld(t)
+	if _, err := c.Subscribe(t.Context(), tenantclient.Subscription{Pattern: "vm.create", Resource: "vm-1"}); err != nil {
+		t.Fatal(err)
+	}
+	// The same board key and dummy secret, another POPRF key for the period:
+	// the keyring's encoding is version, schedule, board seed, dummy secret,
+	// then the period keys.
+	const head = 1 + 3*8 + 32 + 32
+	other, err := crypto.NewKeyring(rand.Reader, b.kr.Schedule(), b.clock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, _ := b.kr.MarshalBinary()
+	theirs, _ := other.MarshalBinary()
+	swapped, err := crypto.ParseKeyring(append(mine[:head:head], theirs[head:]...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !swapped.BoardPublicKey().Equal(b.kr.BoardPublicKey()) {
+		t.Fatal("board key changed")
+	}
+	b.mu.Lock()
+	b.kr = swapped
+	b.mu.Unlock()
+	if err := c.Refresh(t.Context()); !errors.Is(err, tenantclient.ErrKeyChanged) {
+		t.Fatalf("err = %v, want a changed key", err)
+	}
+}
