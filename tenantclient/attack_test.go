@@ -339,3 +339,45 @@ func TestBoardKeyPinned(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestNotificationsIterator: the iterator reports a lying board as an
+// error and keeps going; once the board is honest it yields every
+// notification. A notification being handled when the process dies is
+// still on disk, so a restarted client gets it again.
+func TestNotificationsIterator(t *testing.T) {
+	w, a, c := attackWorld(t, nil, nil)
+	a.set(func(_ uint64, bs []spec.Batch, _ map[uint64][]byte) []spec.Batch {
+		for i := range bs {
+			bs[i].Data[len(bs[i].Data)-100] ^= 1
+		}
+		return bs
+	})
+	var errs []error
+	var got []tenantclient.Notification
+	for n, err := range c.Notifications(t.Context(), time.Second) {
+		if err != nil {
+			errs = append(errs, err)
+			a.set(nil)
+			continue
+		}
+		got = append(got, n)
+		if len(got) == 1 {
+			// The process dies while handling the first notification: a new
+			// client on the same state gets both.
+			crashed := w.client(t, nil)
+			again, err := crashed.Poll(t.Context(), 0)
+			if err != nil || len(again) != 2 || again[0].Counter != n.Counter || again[0].Resource != n.Resource {
+				t.Fatalf("after a crash: %+v, %v", again, err)
+			}
+		}
+		if len(got) == 2 {
+			break
+		}
+	}
+	if len(errs) != 1 || !errors.Is(errs[0], tenantclient.ErrTampered) {
+		t.Fatalf("errors %v", errs)
+	}
+	if got[0].Resource == got[1].Resource {
+		t.Fatalf("notifications %+v", got)
+	}
+}
