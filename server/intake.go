@@ -148,6 +148,7 @@ func (svc *service) appendLines(ctx context.Context, transport, tenant string, l
 		return 0, 0, err
 	}
 	if pipe != nil {
+		pipe.offer(first, recs)
 		pipe.noteAppended(last)
 	}
 	return first, last, nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,12 +64,19 @@ type pipeline struct {
 	appended atomic.Uint64 // last appended platform seq
 	wakeCh   chan struct{}
 	reloadCh chan struct{}
-	saved    time.Time
-	dirty    bool
+
+	// handoff holds records just appended (by first seq), so the pipeline
+	// need not read back from the store what it was handed; it falls back
+	// to the store for anything missing (a restart, a full handoff).
+	hmu     sync.Mutex
+	handoff map[uint64][]store.Record
+	handed  int
+	saved   time.Time
+	dirty   bool
 }
 
 func newPipeline(svc *service, stream string) *pipeline {
-	return &pipeline{svc: svc, stream: stream, wakeCh: make(chan struct{}, 1), reloadCh: make(chan struct{}, 1)}
+	return &pipeline{svc: svc, stream: stream, handoff: map[uint64][]store.Record{}, wakeCh: make(chan struct{}, 1), reloadCh: make(chan struct{}, 1)}
 }
 
 func (p *pipeline) wake() {
@@ -92,7 +100,46 @@ func (p *pipeline) lagging() bool {
 	return p.active.Load() && p.appended.Load() > p.cursor.Load()+uint64(p.svc.s.cfg.Limits.MaxPipelineLag)
 }
 
-// noteAppended records the last appended platform seq.
+// maxHandoff bounds the records held for the pipeline in memory.
+const maxHandoff = 1 << 18
+
+// offer hands the pipeline records just appended as first, first+1, ...
+func (p *pipeline) offer(first uint64, recs []store.Record) {
+	if !p.active.Load() {
+		return
+	}
+	p.hmu.Lock()
+	if p.handed+len(recs) <= maxHandoff {
+		p.handoff[first] = recs
+		p.handed += len(recs)
+	}
+	p.hmu.Unlock()
+}
+
+// take returns handed-off records that follow after (numbered), or nil,
+// and forgets those already behind it.
+func (p *pipeline) take(after uint64) []store.Record {
+	p.hmu.Lock()
+	defer p.hmu.Unlock()
+	for first, recs := range p.handoff {
+		if first <= after {
+			delete(p.handoff, first)
+			p.handed -= len(recs)
+		}
+	}
+	recs, ok := p.handoff[after+1]
+	if !ok {
+		return nil
+	}
+	delete(p.handoff, after+1)
+	p.handed -= len(recs)
+	for i := range recs {
+		recs[i].Seq = after + 1 + uint64(i)
+	}
+	return recs
+}
+
+// noteAppended records the last appended seq of the stream.
 func (p *pipeline) noteAppended(last uint64) {
 	for {
 		cur := p.appended.Load()
@@ -215,12 +262,15 @@ func (p *pipeline) run(ctx context.Context) {
 // step processes one chunk of platform records; it returns how many.
 func (p *pipeline) step(ctx context.Context) (int, error) {
 	cursor := p.cursor.Load()
-	start := time.Now()
-	recs, err := p.svc.st.ReadAfter(ctx, p.stream, cursor, pipelineChunk)
-	if err != nil {
-		return 0, err
+	recs := p.take(cursor)
+	if recs == nil {
+		start := time.Now()
+		var err error
+		if recs, err = p.svc.st.ReadAfter(ctx, p.stream, cursor, pipelineChunk); err != nil {
+			return 0, err
+		}
+		p.svc.s.metrics.ObserveStore("read_after", start)
 	}
-	p.svc.s.metrics.ObserveStore("read_after", start)
 	if len(recs) == 0 {
 		p.svc.s.metrics.PipelineLag.WithLabelValues("matcher").Set(0)
 		return 0, nil
