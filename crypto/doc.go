@@ -27,11 +27,27 @@
 //	                                 Keyring.OpenStored(..).MarshalBinary()
 //	                          <------ batches
 //	bs = ChainVerifier.Verify(batches...)   (gap, reorder, replay, alteration)
-//	ns = Matcher.Match(b)                   (local; nothing leaves the tenant)
+//	ns = Matcher.Match(b)                   (local; nothing leaves the tenant,
+//	                                         no network action depends on ns)
 //
 // The server learns neither the descriptors a tenant registers nor which
 // entries it recognises; a tenant can obtain tokens only under its own
 // authenticated id, so it can never compute another tenant's tags.
+//
+// # Matching must stay invisible
+//
+// The server can compute any tenant's token, so it can place the tag of a
+// descriptor of its choice on a board. What keeps it from learning whether
+// the tenant holds that token is that nothing the tenant does on the network
+// depends on matching. [Matcher.Match] therefore returns no error that
+// depends on the tenant's tokens: an entry whose tag matches but whose
+// payload does not open is a non-match, counted only in
+// [Matcher.Unopened]. SDK callers MUST NOT take network-visible actions
+// (poll cadence, back-off, retries, requests, errors or acknowledgements sent
+// to the server) that depend on whether, or how many, entries matched or
+// failed to open. Only errors independent of the tenant's secrets
+// (transport, [ChainVerifier] signature, chain, gap, replay, freshness) may
+// change how the tenant polls.
 //
 // # Pieces
 //

@@ -2,7 +2,6 @@ package crypto
 
 import (
 	"crypto/cipher"
-	"errors"
 	"log/slog"
 )
 
@@ -35,13 +34,22 @@ type slot struct {
 // epoch, so matching a batch costs one map lookup per entry. Nothing about
 // which entries matched ever leaves the tenant. It is not safe for
 // concurrent use and redacts itself in logs.
+//
+// Match never tells its caller, through an error or control flow, that an
+// entry's tag matched when its payload does not open: such an entry is a
+// non-match, counted only in [Matcher.Unopened]. The server can compute any
+// tenant's tag for any descriptor, so a reaction to "tag matched, payload
+// bad" would let it test which tokens the tenant holds. Callers MUST NOT
+// take network-visible actions (poll timing, retries, requests, errors sent
+// to the server) that depend on what Match found.
 type Matcher struct {
-	tenant string
-	window uint64
-	epoch  uint64
-	subs   []*msub
-	ids    map[string]int32
-	table  map[Tag]slot
+	tenant   string
+	window   uint64
+	epoch    uint64
+	subs     []*msub
+	ids      map[string]int32
+	table    map[Tag]slot
+	unopened uint64
 }
 
 // NewMatcher returns a matcher for tenantID positioned at epoch, keeping
@@ -137,21 +145,32 @@ func (m *Matcher) Advance(epoch uint64) error {
 	return nil
 }
 
+// Unopened returns how many entries so far carried one of the tenant's
+// expected tags but a payload that did not open. Honest servers never
+// produce them (a nonzero count means the board served forged entries); it
+// is for local diagnostics only and MUST NOT drive anything the server can
+// observe.
+func (m *Matcher) Unopened() uint64 { return m.unopened }
+
 // Match finds this tenant's entries in a verified batch and opens them. A
 // batch of a later epoch advances the matcher first. Entries that are not
 // the tenant's (other subscriptions, dummies) are skipped in constant work.
-// Tag matches whose payload fails to open are reported with ErrOpen after
-// the others.
+//
+// An entry whose tag matches but whose payload does not open is treated as
+// a non-match: it yields no notification, does not move the subscription's
+// expected counter, and is only counted in [Matcher.Unopened]. The error is
+// nil except for [ErrEpoch] (a batch of an earlier epoch than the matcher's),
+// which depends only on the public batch header, never on the tenant's
+// tokens.
 func (m *Matcher) Match(b *Batch) ([]Notification, error) {
 	if err := m.Advance(b.Epoch()); err != nil {
 		return nil, err
 	}
 	pending := b.entries
 	var out []Notification
-	var errs []error
 	for len(pending) > 0 {
 		var rest []Entry
-		hit := map[int32]uint64{} // highest matched counter per subscription
+		hit := map[int32]uint64{} // highest opened counter per subscription
 		for i := range pending {
 			e := &pending[i]
 			sl, ok := m.table[e.Tag]
@@ -162,10 +181,11 @@ func (m *Matcher) Match(b *Batch) ([]Notification, error) {
 			s := m.subs[sl.sub]
 			p, err := s.pk.Open(m.tenant, m.epoch, sl.counter, e.Sealed[:])
 			if err != nil {
-				errs = append(errs, err)
-			} else {
-				out = append(out, Notification{SubscriptionID: s.id, Epoch: m.epoch, Counter: sl.counter, Payload: p})
+				// Forged: drop it (not rescanned) and count it locally.
+				m.unopened++
+				continue
 			}
+			out = append(out, Notification{SubscriptionID: s.id, Epoch: m.epoch, Counter: sl.counter, Payload: p})
 			if c, seen := hit[sl.sub]; !seen || sl.counter > c {
 				hit[sl.sub] = sl.counter
 			}
@@ -182,5 +202,5 @@ func (m *Matcher) Match(b *Batch) ([]Notification, error) {
 		}
 		pending = rest
 	}
-	return out, errors.Join(errs...)
+	return out, nil
 }
