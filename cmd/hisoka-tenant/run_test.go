@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -149,8 +150,14 @@ func (s *session) must(args ...string) string {
 
 // normalise replaces what changes from run to run.
 func normalise(s string, repl map[string]string) string {
-	for k, v := range repl {
-		s = strings.ReplaceAll(s, k, v)
+	keys := make([]string, 0, len(repl))
+	for k := range repl {
+		keys = append(keys, k)
+	}
+	// Longest first: the state directory lies inside the work directory.
+	sort.Slice(keys, func(i, j int) bool { return len(keys[i]) > len(keys[j]) })
+	for _, k := range keys {
+		s = strings.ReplaceAll(s, k, repl[k])
 	}
 	for _, r := range []struct {
 		re   *regexp.Regexp
