@@ -15,8 +15,20 @@ import (
 
 // TestServiceOnRedis: the service on the Redis backend (a real
 // redis-server): ingest, pipeline, board, long poll, search.
-func TestServiceOnRedis(t *testing.T) {
-	url := redistest.Server(t)
+func TestServiceOnRedis(t *testing.T) { serviceOnRedis(t, redistest.Server(t)) }
+
+// TestServiceOnRedisCluster: the same on a 3-master Redis Cluster, named by
+// a redis:// URL with addr= parameters.
+func TestServiceOnRedisCluster(t *testing.T) {
+	addrs := redistest.Cluster(t)
+	url := "redis://" + addrs[0]
+	for i, a := range addrs[1:] {
+		url += map[bool]string{true: "?", false: "&"}[i == 0] + "addr=" + a
+	}
+	serviceOnRedis(t, url)
+}
+
+func serviceOnRedis(t *testing.T, url string) {
 	l := startLiveWith(t, t.TempDir(), func(c *server.Config) { c.Redis = url })
 	gen := loggen.Generate(loggen.Config{Seed: 11, Projects: 1, VMs: 1, NoBackground: true, Duration: 5 * time.Minute})
 	var create loggen.Truth
