@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
+	"net/url"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -42,8 +42,8 @@ var (
 )
 
 // OpenBackend opens the store the configuration names: Redis when
-// cfg.Redis is set (a redis:// URL; several addr= query parameters, or
-// cluster=true, make it a Redis Cluster client), otherwise the embedded store
+// cfg.Redis is set (a redis:// URL; addr= query parameters naming more
+// nodes make it a Redis Cluster client), otherwise the embedded store
 // in cfg.DataDir/store. signer signs the ledger checkpoints. The returned
 // closer closes the store and any client.
 func OpenBackend(cfg config.Config, signer ed25519.PrivateKey) (Backend, io.Closer, error) {
@@ -55,8 +55,8 @@ func OpenBackend(cfg config.Config, signer ed25519.PrivateKey) (Backend, io.Clos
 		return db, db, nil
 	}
 	var client goredis.UniversalClient
-	if strings.Contains(cfg.Redis, "addr=") || strings.Contains(cfg.Redis, "cluster=true") {
-		opt, err := goredis.ParseClusterURL(strings.Replace(strings.Replace(cfg.Redis, "&cluster=true", "", 1), "?cluster=true", "?", 1))
+	if u, err := url.Parse(cfg.Redis); err == nil && u.Query().Has("addr") {
+		opt, err := goredis.ParseClusterURL(cfg.Redis)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: redis cluster URL", config.ErrInvalid)
 		}
