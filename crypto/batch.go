@@ -101,7 +101,10 @@ func (b *Batch) MarshalBinary() ([]byte, error) {
 
 // MarshalStored returns the compact form to store: the header, the pad
 // target, the real entries and the signature. Dummies are not stored;
-// [Keyring.OpenStored] derives them again.
+// [Keyring.OpenStored] derives them again. So a reader of the store sees
+// which entries are real (padding hides that from network observers only);
+// entries exist for every detection, subscribed or not, so this reveals
+// nothing about subscriptions.
 func (b *Batch) MarshalStored() ([]byte, error) {
 	if b.real == nil && b.padTo > 0 {
 		return nil, ErrMalformed
@@ -122,8 +125,9 @@ func validHeader(h *BatchHeader) bool {
 
 // SealBatch signs a batch of entries for h.Tenant. If padTo exceeds the
 // number of entries, dummies derived from the keyring's dummy secret and the
-// batch's position fill it up to padTo; they are indistinguishable from real
-// entries and cost no storage.
+// batch's position fill it up to padTo; in the served form they are
+// indistinguishable from real entries without the dummy secret, and they
+// cost no storage (see [Batch.MarshalStored]).
 func (k *Keyring) SealBatch(h BatchHeader, entries []Entry, padTo int) (*Batch, error) {
 	if !validHeader(&h) || !representable(h.Created) {
 		return nil, ErrMalformed

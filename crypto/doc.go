@@ -56,7 +56,8 @@
 //     board key and the dummy secret; [Keyring.Directory] publishes the
 //     public keys, [ParseDirectory] verifies them.
 //   - [Keyring.Evaluate] answers [Blind]; [Registration.Finalize] yields
-//     one [Token] per descriptor. [EvaluationBudget] is the per-tenant static-DH budget.
+//     one [Token] per descriptor. [EvaluationBudget] is the static-DH budget per key,
+//     per tenant and over all tenants.
 //   - [Minter] recomputes tokens on the server, caching the tweaked-key
 //     inverse per tenant and period and the tokens themselves.
 //   - [Token.TagKey], [Token.PayloadKey], [NewEntry] and [Payload] make

@@ -146,3 +146,30 @@ func TestBudget(t *testing.T) {
 		}
 	}
 }
+
+// The cap over all tenants bounds the static-DH queries a coalition of
+// tenants can pool (their answers add up: same sk, known offsets).
+func TestBudgetAllTenants(t *testing.T) {
+	b := DefaultEvaluationBudget()
+	if b.AllTenantsPerKey != DefaultAllTenantsPerKey || b.AllTenantsPerKey < 256*b.PerKey {
+		t.Fatalf("default cap over all tenants %d", b.AllTenantsPerKey)
+	}
+	cases := []struct {
+		cap, used, req uint64
+		ok             bool
+	}{
+		{DefaultAllTenantsPerKey, 0, 256, true},
+		{DefaultAllTenantsPerKey, DefaultAllTenantsPerKey - 256, 256, true},
+		{DefaultAllTenantsPerKey, DefaultAllTenantsPerKey - 255, 256, false},
+		{DefaultAllTenantsPerKey, ^uint64(0), 1, false},
+		{10, 0, 11, false},
+		{0, ^uint64(0), 256, true}, // no cap configured
+	}
+	for _, c := range cases {
+		b.AllTenantsPerKey = c.cap
+		err := b.AllowAllTenants(c.used, c.req)
+		if (err == nil) != c.ok || (err != nil && !errors.Is(err, ErrBudgetExceeded)) {
+			t.Errorf("cap %d: AllowAllTenants(%d,%d) = %v", c.cap, c.used, c.req, err)
+		}
+	}
+}
