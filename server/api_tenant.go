@@ -110,24 +110,45 @@ func (s *Server) postEvaluate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	n := int64(len(req.Elements))
-	name := "eval-" + hex.EncodeToString(req.KeyID[:])
-	total, err := s.svc.st.AddCounter(ctx, p.Tenant, name, n)
-	if err != nil {
+	if err := s.evals.Take("eval/"+p.Tenant, 1); err != nil {
 		return err
 	}
-	if err := crypto.DefaultEvaluationBudget().Allow(uint64(total-n), uint64(n)); err != nil {
-		if _, err2 := s.svc.st.AddCounter(context.WithoutCancel(ctx), p.Tenant, name, -n); err2 != nil {
-			s.log.ErrorContext(ctx, "budget refund failed", "err", err2)
+	n := int64(len(req.Elements))
+	kid := hex.EncodeToString(req.KeyID[:])
+	budget := crypto.DefaultEvaluationBudget()
+	// Two counters per key: the tenant's, and all tenants' together (kept
+	// under the reserved platform id); both are refunded on refusal.
+	counters := []struct {
+		tenant, name string
+		allow        func(used, requested uint64) error
+	}{
+		{p.Tenant, "eval-" + kid, budget.Allow},
+		{spec.TenantPlatform, "eval-all-" + kid, budget.AllowAllTenants},
+	}
+	var charged []int
+	refund := func() {
+		for _, i := range charged {
+			if _, err := s.svc.st.AddCounter(context.WithoutCancel(ctx), counters[i].tenant, counters[i].name, -n); err != nil {
+				s.log.ErrorContext(ctx, "budget refund failed", "err", err)
+			}
 		}
-		return err
+	}
+	for i, ct := range counters {
+		total, err := s.svc.st.AddCounter(ctx, ct.tenant, ct.name, n)
+		if err != nil {
+			refund()
+			return err
+		}
+		charged = append(charged, i)
+		if err := ct.allow(uint64(total-n), uint64(n)); err != nil {
+			refund()
+			return err
+		}
 	}
 	kr, _ := s.svc.keys.get()
 	resp, err := kr.Evaluate(s.svc.rnd, p.Tenant, s.svc.now(), body)
 	if err != nil {
-		if _, err2 := s.svc.st.AddCounter(context.WithoutCancel(ctx), p.Tenant, name, -n); err2 != nil {
-			s.log.ErrorContext(ctx, "budget refund failed", "err", err2)
-		}
+		refund()
 		return err
 	}
 	return c.Blob(http.StatusOK, "application/octet-stream", resp)

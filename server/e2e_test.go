@@ -693,3 +693,33 @@ func TestAnomaliesForOperators(t *testing.T) {
 		t.Fatalf("anomaly record %q: %v", page.Records[0].Line, err)
 	}
 }
+
+// TestEvaluationRate: blind evaluations are limited per tenant (protocol
+// 5.4: about one request per second, after a small burst), and malformed
+// requests are refused with a fixed message.
+func TestEvaluationRate(t *testing.T) {
+	l := startLive(t)
+	a := l.register("tenant-a", "p")
+	var raw []byte
+	l.must(200, "GET", "/v1/keys", "", "", nil, &raw)
+	dir, err := crypto.ParseDirectory(raw, a.board)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := dir.KeyAt(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, req, err := crypto.Blind(rand.Reader, key, a.id, []crypto.Descriptor{{PatternID: "vm.create", ResourceID: "vm-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.must(400, "POST", "/v1/subscriptions/evaluate", l.token(a), "application/octet-stream", req[:len(req)-1], nil)
+	codes := map[int]int{}
+	for range 8 {
+		codes[l.do("POST", "/v1/subscriptions/evaluate", l.token(a), "application/octet-stream", req, nil)]++
+	}
+	if codes[200] == 0 || codes[429] == 0 || codes[200]+codes[429] != 8 {
+		t.Fatalf("status counts %v", codes)
+	}
+}

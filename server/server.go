@@ -18,6 +18,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/hisoka-project/hisoka/crypto"
 	"github.com/hisoka-project/hisoka/server/internal/auth"
 	"github.com/hisoka-project/hisoka/server/internal/config"
 	"github.com/hisoka-project/hisoka/server/internal/httperr"
@@ -67,6 +68,7 @@ type Server struct {
 	http     *http.Server
 	requests *limit.Rates // per-caller API requests
 	lines    *limit.Rates // per-tenant ingested lines
+	evals    *limit.Rates // per-tenant blind evaluation requests
 	draining atomic.Bool
 
 	svc    *service  // nil without Deps.Store
@@ -77,6 +79,10 @@ type Server struct {
 	addrs     []net.Addr
 	listening []net.Addr
 }
+
+// evalBurst is how many evaluation requests a tenant may make at once
+// before the one-per-second rate applies.
+const evalBurst = 4
 
 // New builds a server and registers its routes. It does not listen yet.
 func New(cfg config.Config, deps Deps) (*Server, error) {
@@ -101,6 +107,9 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 		errors:   httperr.New(deps.Logger, errorRules()...),
 		requests: limit.NewRates(cfg.Limits.TenantRequestsPerSecond, cfg.Limits.TenantRequestBurst, 1<<20, nil),
 		lines:    limit.NewRates(cfg.Limits.TenantLinesPerSecond, cfg.Limits.TenantBurst, 1<<20, nil),
+		// Protocol 5.4: about one evaluation request per second per tenant
+		// (a small burst lets a client retry at once).
+		evals: limit.NewRates(1/crypto.DefaultEvaluationBudget().PerRequestInterval.Seconds(), evalBurst, 1<<20, nil),
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
