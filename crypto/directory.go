@@ -37,18 +37,48 @@ type Directory struct {
 }
 
 // Directory returns the signed directory of the keys that evaluate at now.
+// Its issue time is when that set of keys last changed by the schedule
+// ([Keyring.DirectoryIssued]), not now, and Ed25519 signatures are
+// deterministic, so every call between two changes of the key set returns
+// the same bytes: tenants comparing [Directory.Hash] see equal hashes.
 func (k *Keyring) Directory(now time.Time) ([]byte, error) {
 	if !representable(now) {
 		return nil, ErrMalformed
 	}
 	k.mu.RLock()
 	defer k.mu.RUnlock()
+	listed := k.listed(now)
+	issued := k.schedule.issued(listed, now)
+	if !representable(issued) {
+		return nil, ErrMalformed
+	}
 	b := []byte{directoryVersion}
-	b = binary.BigEndian.AppendUint64(b, uint64(now.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, uint64(issued.UnixNano()))
 	b = binary.BigEndian.AppendUint64(b, uint64(k.schedule.Origin.UnixNano()))
 	b = binary.BigEndian.AppendUint64(b, uint64(k.schedule.Length))
 	b = binary.BigEndian.AppendUint64(b, uint64(k.schedule.Overlap))
 	b = append(b, k.board.Public().(ed25519.PublicKey)...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(listed)))
+	for _, p := range listed {
+		b = binary.BigEndian.AppendUint64(b, p)
+		b = append(b, k.keys[p].pub[:]...)
+	}
+	sig := ed25519.Sign(k.board, append([]byte(directorySigLabel), b...))
+	return append(b, sig...), nil
+}
+
+// DirectoryIssued returns the issue time [Keyring.Directory] would stamp
+// at now: when the set of keys it lists last changed. A server that caches
+// the directory bytes can key the cache by it.
+func (k *Keyring) DirectoryIssued(now time.Time) time.Time {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.schedule.issued(k.listed(now), now)
+}
+
+// listed returns the periods of the keys that evaluate at now, ascending.
+// Callers hold k.mu.
+func (k *Keyring) listed(now time.Time) []uint64 {
 	var listed []uint64
 	for _, p := range sortedPeriods(k.keys) {
 		if k.schedule.accepts(p, now) {
@@ -58,13 +88,28 @@ func (k *Keyring) Directory(now time.Time) ([]byte, error) {
 	if len(listed) > maxDirectoryKeys {
 		listed = listed[len(listed)-maxDirectoryKeys:]
 	}
-	b = binary.BigEndian.AppendUint16(b, uint16(len(listed)))
-	for _, p := range listed {
-		b = binary.BigEndian.AppendUint64(b, p)
-		b = append(b, k.keys[p].pub[:]...)
+	return listed
+}
+
+// issued returns when the set of listed keys (ascending periods, all
+// evaluating at now) last changed by the schedule: the latest of the start
+// of the newest key's evaluation window and, once passed, the end of the
+// previous period's window (when the key before the oldest listed one was
+// dropped). It moves only at schedule boundaries, so it is the same for
+// every now between two of them, and every listed key evaluates at it.
+// With nothing listed it is the schedule's origin.
+func (s Schedule) issued(listed []uint64, now time.Time) time.Time {
+	if len(listed) == 0 {
+		return s.Origin
 	}
-	sig := ed25519.Sign(k.board, append([]byte(directorySigLabel), b...))
-	return append(b, sig...), nil
+	oldest, newest := listed[0], listed[len(listed)-1]
+	t := s.Start(newest).Add(-s.Overlap)
+	if oldest > 0 {
+		if dropped := s.Start(oldest).Add(s.Overlap); dropped.After(t) && !dropped.After(now) {
+			t = dropped
+		}
+	}
+	return t
 }
 
 // ParseDirectory decodes a directory and verifies its signature with the
