@@ -12,8 +12,10 @@ import (
 
 const directoryVersion = 1
 
-// maxDirectoryKeys bounds the keys listed in one directory.
-const maxDirectoryKeys = 64
+// maxDirectoryKeys bounds the keys listed in one directory: a valid
+// schedule (Overlap <= Length/2) has at most two keys evaluating at any
+// instant, and a directory lists those evaluating at its issue time.
+const maxDirectoryKeys = 2
 
 // DirectoryKey is one published POPRF key.
 type DirectoryKey struct {
@@ -114,7 +116,8 @@ func (s Schedule) issued(listed []uint64, now time.Time) time.Time {
 
 // ParseDirectory decodes a directory and verifies its signature with the
 // board key the tenant pinned. Every key must be a valid, non-identity
-// element, periods strictly increasing.
+// element, periods strictly increasing, and every key must evaluate at the
+// directory's issue time under its schedule (so at most two keys).
 func ParseDirectory(b []byte, trusted ed25519.PublicKey) (*Directory, error) {
 	if len(trusted) != ed25519.PublicKeySize {
 		return nil, ErrPublicKey
@@ -141,7 +144,7 @@ func ParseDirectory(b []byte, trusted ed25519.PublicKey) (*Directory, error) {
 		var k DirectoryKey
 		k.Period = r.u64()
 		copy(k.PublicKey[:], r.take(32))
-		if r.bad || (i > 0 && d.Keys[i-1].Period >= k.Period) {
+		if r.bad || (i > 0 && d.Keys[i-1].Period >= k.Period) || !d.Schedule.accepts(k.Period, d.Issued) {
 			return nil, ErrMalformed
 		}
 		e, err := new(r255.Element).SetCanonicalBytes(k.PublicKey[:])

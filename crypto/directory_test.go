@@ -2,7 +2,10 @@ package crypto
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/binary"
+	"errors"
 	"testing"
 	"time"
 )
@@ -69,5 +72,55 @@ func TestDirectoryDeterministic(t *testing.T) {
 	after, _ := kr.Directory(s.Start(p + 1).Add(-s.Overlap))
 	if bytes.Equal(before, after) {
 		t.Fatal("a new key did not change the directory")
+	}
+}
+
+// signDirectory assembles and signs a directory body by hand (section 4.3),
+// so a test can present what an honest Keyring never produces.
+func signDirectory(kr *Keyring, issued time.Time, periods []uint64) []byte {
+	s := kr.Schedule()
+	b := []byte{directoryVersion}
+	b = binary.BigEndian.AppendUint64(b, uint64(issued.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Origin.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Length))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Overlap))
+	b = append(b, kr.BoardPublicKey()...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(periods)))
+	for _, p := range periods {
+		b = binary.BigEndian.AppendUint64(b, p)
+		sk, _ := randomScalar(rand.Reader)
+		b = append(b, newPeriodKey(p, sk).pub[:]...)
+	}
+	return append(b, ed25519.Sign(kr.board, append([]byte(directorySigLabel), b...))...)
+}
+
+// A signed directory may list only keys that evaluate at its issue time:
+// never more than two (the schedule allows no more at one instant).
+func TestParseDirectoryKeysAtIssued(t *testing.T) {
+	kr := newTestKeyring(t)
+	s := kr.Schedule()
+	mid := s.Start(3).Add(s.Length / 2)
+	inOverlap := s.Start(3).Add(-s.Overlap / 2)
+	cases := []struct {
+		name    string
+		issued  time.Time
+		periods []uint64
+		want    error
+	}{
+		{"one current key", mid, []uint64{3}, nil},
+		{"two keys in the overlap", inOverlap, []uint64{2, 3}, nil},
+		{"three keys", inOverlap, []uint64{1, 2, 3}, ErrMalformed},
+		{"next key before its window", mid, []uint64{3, 4}, ErrMalformed},
+		{"expired key", mid, []uint64{2, 3}, ErrMalformed},
+		{"key of another time", mid, []uint64{7}, ErrMalformed},
+		{"many keys", mid, []uint64{1, 2, 3, 4, 5, 6, 7, 8}, ErrMalformed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := ParseDirectory(signDirectory(kr, c.issued, c.periods), kr.BoardPublicKey())
+			if !errors.Is(err, c.want) || (err == nil) != (d != nil) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+		})
 	}
 }
