@@ -249,6 +249,12 @@ func ParseBatch(b []byte) (*Batch, error) {
 	return bt, nil
 }
 
+// MaxClockSkew is how far in the future of the tenant's clock a batch's
+// creation time may be before [ChainVerifier] rejects it with
+// [ErrBatchFuture]: it absorbs ordinary clock differences between server
+// and tenant.
+const MaxClockSkew = 5 * time.Minute
+
 // ChainVerifier is the tenant's view of its board: the board key it pinned,
 // its tenant id and the last batch it accepted. Persist LastSeq, LastHash
 // and LastEpoch to resume after a restart.
@@ -258,6 +264,17 @@ type ChainVerifier struct {
 	LastSeq   uint64
 	LastHash  [32]byte
 	LastEpoch uint64
+	// Now is the tenant's clock for rejecting batches from the future
+	// ([ErrBatchFuture]); nil means time.Now. Set it to the SDK's clock
+	// when that is not the wall clock (tests).
+	Now func() time.Time
+}
+
+func (v *ChainVerifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
 }
 
 // Verify checks batches received in one poll, in the order received, and
@@ -272,11 +289,20 @@ type ChainVerifier struct {
 //   - ErrBatchGap: a sequence number was skipped (a batch was dropped or withheld);
 //   - ErrBatchChain: the next batch's PrevHash is not the last accepted hash
 //     (history rewritten);
-//   - ErrEpoch: the epoch goes backwards.
+//   - ErrEpoch: the epoch goes backwards;
+//   - ErrBatchFuture: the epoch is after EpochAt(now)+1 or the batch was
+//     created more than MaxClockSkew after now (now from v.Now).
 //
 // Signatures, tenant, replay and order are checked on the whole poll before
-// anything is accepted; chain and gap checks then accept the valid prefix.
+// anything is accepted; chain, gap and clock checks then accept the valid
+// prefix.
 func (v *ChainVerifier) Verify(batches ...[]byte) ([]*Batch, error) {
+	return v.VerifyAt(v.now(), batches...)
+}
+
+// VerifyAt is [ChainVerifier.Verify] with the tenant's clock reading now
+// given explicitly.
+func (v *ChainVerifier) VerifyAt(now time.Time, batches ...[]byte) ([]*Batch, error) {
 	if len(v.BoardKey) != ed25519.PublicKeySize {
 		return nil, ErrPublicKey
 	}
@@ -317,6 +343,9 @@ func (v *ChainVerifier) Verify(batches ...[]byte) ([]*Batch, error) {
 		}
 		if b.h.Epoch < v.LastEpoch {
 			return accepted, ErrEpoch
+		}
+		if b.h.Epoch > EpochAt(now)+1 || b.h.Created.After(now.Add(MaxClockSkew)) {
+			return accepted, ErrBatchFuture
 		}
 		v.LastSeq, v.LastHash, v.LastEpoch = b.h.Seq, b.Hash(), b.h.Epoch
 		accepted = append(accepted, b)

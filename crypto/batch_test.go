@@ -436,3 +436,67 @@ func TestCheckFresh(t *testing.T) {
 		}
 	}
 }
+
+// A batch stamped with an epoch after the next one, or created more than
+// MaxClockSkew ahead of the tenant's clock, is not accepted: it would
+// silence CheckFresh (and expire the tenant's tokens early). The valid
+// prefix of the poll is still accepted, and the same batch is accepted once
+// the clock has caught up.
+func TestChainVerifierRejectsFuture(t *testing.T) {
+	kr := newTestKeyring(t)
+	const tenant = "tenant-a"
+	now := testNow
+	epoch := EpochAt(now)
+	first, _ := kr.SealBatch(FirstHeader(tenant, epoch, now), nil, 4)
+	firstWire, _ := first.MarshalBinary()
+	cases := []struct {
+		name    string
+		epoch   uint64
+		created time.Time
+		want    error
+	}{
+		{"now", epoch, now, nil},
+		{"next epoch", epoch + 1, now, nil},
+		{"created within the skew", epoch, now.Add(MaxClockSkew), nil},
+		{"epoch two ahead", epoch + 2, now, ErrBatchFuture},
+		{"epoch 2^40", 1 << 40, now, ErrBatchFuture},
+		{"created beyond the skew", epoch, now.Add(MaxClockSkew + time.Second), ErrBatchFuture},
+		{"created a year ahead", epoch, now.Add(365 * 24 * time.Hour), ErrBatchFuture},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			next, err := kr.SealBatch(first.Next(c.epoch, c.created), nil, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wire, _ := next.MarshalBinary()
+			v := &ChainVerifier{BoardKey: kr.BoardPublicKey(), Tenant: tenant, Now: func() time.Time { return now }}
+			got, err := v.Verify(firstWire, wire)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+			if c.want == nil {
+				if len(got) != 2 {
+					t.Fatalf("accepted %d", len(got))
+				}
+				return
+			}
+			if len(got) != 1 || v.LastSeq != 1 || v.LastEpoch != epoch {
+				t.Fatalf("accepted %d, state %d/%d: the future batch moved the verifier", len(got), v.LastSeq, v.LastEpoch)
+			}
+			if err := v.CheckFresh(now.Add(2 * EpochLength)); !errors.Is(err, ErrBatchStale) {
+				t.Fatalf("CheckFresh after a rejected future batch: %v", err)
+			}
+			// Once the clock has caught up, the same batch is accepted.
+			later := c.created
+			if e := time.Unix(int64(c.epoch)*int64(EpochLength/time.Second), 0); e.After(later) {
+				later = e
+			}
+			if c.epoch < 1<<30 {
+				if got, err := v.VerifyAt(later, wire); err != nil || len(got) != 1 {
+					t.Fatalf("at %v: %d, %v", later, len(got), err)
+				}
+			}
+		})
+	}
+}

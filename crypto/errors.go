@@ -52,6 +52,12 @@ var (
 	// than one epoch old: the server withholds the latest batches (it writes
 	// at least one batch per epoch, dummies only if need be).
 	ErrBatchStale = errors.New("crypto: board stale")
+	// ErrBatchFuture reports a batch from the future: its epoch is after
+	// the one following the verifier's current epoch, or it was created more
+	// than [MaxClockSkew] after the verifier's clock. Such a batch is not
+	// accepted (it would silence [ChainVerifier.CheckFresh] and expire
+	// tokens early); a later poll accepts it once the clock has caught up.
+	ErrBatchFuture = errors.New("crypto: batch from the future")
 	// ErrBatchTenant reports a batch addressed to another tenant.
 	ErrBatchTenant = errors.New("crypto: batch for another tenant")
 )
