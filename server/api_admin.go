@@ -49,13 +49,23 @@ func (s *Server) postTenant(c echo.Context) error {
 		return err
 	}
 	t := store.Tenant{ID: in.ID, PublicKey: in.PublicKey, Created: s.svc.now().UTC(), Retention: ret, Quota: in.Quota, Settings: in.Settings}
+	isNew := false
 	if old, err := s.svc.st.GetTenant(ctx, in.ID); err == nil {
 		t.Created = old.Created
-	} else if !errors.Is(err, store.ErrNotFound) {
+	} else if errors.Is(err, store.ErrNotFound) {
+		isNew = true
+	} else {
 		return err
 	}
 	if err := s.svc.st.PutTenant(ctx, t); err != nil {
 		return err
+	}
+	if isNew {
+		// A first batch (dummies) at once, so the tenant's board is fresh
+		// from the start (crypto.ChainVerifier.CheckFresh).
+		if err := s.svc.boards.publish(ctx, t.ID, nil, false); err != nil {
+			return err
+		}
 	}
 	if err := s.svc.refreshAddrs(ctx); err != nil {
 		return err

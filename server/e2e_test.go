@@ -723,3 +723,21 @@ func TestEvaluationRate(t *testing.T) {
 		t.Fatalf("status counts %v", codes)
 	}
 }
+
+// TestFreshBoard: a new tenant's board has a batch at once (dummies only),
+// so the tenant can check from the start that nothing is withheld.
+func TestFreshBoard(t *testing.T) {
+	l := startLive(t)
+	a := l.register("tenant-a", "p")
+	v := &crypto.ChainVerifier{BoardKey: a.board, Tenant: a.id}
+	bs := l.poll(a, v, 0)
+	if len(bs) != 1 || len(bs[0].Entries()) == 0 {
+		t.Fatalf("batches %d", len(bs))
+	}
+	if err := v.CheckFresh(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if ns := matchAll(t, crypto.NewMatcher(a.id, crypto.EpochAt(time.Now()), 0), bs); len(ns) != 0 {
+		t.Fatalf("dummies matched: %+v", ns)
+	}
+}
