@@ -10,11 +10,13 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudflare/circl/oprf"
 
@@ -56,6 +58,7 @@ type vectors struct {
 	PublicKey  hexBytes   `json:"period_public_key"`
 	KeyID      hexBytes   `json:"key_id"`
 	BoardKey   hexBytes   `json:"board_public_key"`
+	Now        string     `json:"now"`
 	Directory  hexBytes   `json:"directory"`
 	Request    hexBytes   `json:"evaluation_request"`
 	Response   hexBytes   `json:"evaluation_response"`
@@ -173,6 +176,11 @@ func TestKeysAndTokenFollowTheSpec(t *testing.T) {
 	if !bytes.Contains(body, v.PublicKey) || body[0] != 1 || !bytes.Equal(body[33:65], v.BoardKey) {
 		t.Fatal("directory layout differs from the spec")
 	}
+	// Section 4.3: issued is when the listed key set last changed, computed
+	// from the directory's own schedule and periods and the request time.
+	if err := issuedFollowsSpec(body, v.Now); err != nil {
+		t.Fatal(err)
+	}
 	// Sections 5.1/5.2 layouts.
 	if v.Request[0] != 1 || !bytes.Equal(v.Request[1:33], v.KeyID) || binary.BigEndian.Uint16(v.Request[33:35]) != 1 || len(v.Request) != 35+32 {
 		t.Fatal("request layout differs from the spec")
@@ -280,4 +288,29 @@ func TestQuotedVectorsMatch(t *testing.T) {
 			t.Errorf("section 12 quotes %s, which is not in the vectors", q[1])
 		}
 	}
+}
+
+// issuedFollowsSpec recomputes a directory body's issued field by section
+// 4.3 from its schedule, its listed periods and the time it was requested.
+func issuedFollowsSpec(body []byte, requested string) error {
+	now, err := time.Parse(time.RFC3339, requested)
+	if err != nil {
+		return err
+	}
+	i64 := func(off int) int64 { return int64(binary.BigEndian.Uint64(body[off:])) }
+	issued, origin, length, overlap := i64(1), i64(9), i64(17), i64(25)
+	n := int(binary.BigEndian.Uint16(body[65:]))
+	if n == 0 || len(body) != 67+n*40 {
+		return fmt.Errorf("directory lists %d keys in %d bytes", n, len(body))
+	}
+	oldest, newest := i64(67), i64(67+(n-1)*40)
+	start := func(p int64) int64 { return origin + p*length }
+	want := start(newest) - overlap
+	if dropped := start(oldest) + overlap; oldest > 0 && dropped > want && dropped <= now.UnixNano() {
+		want = dropped
+	}
+	if issued != want {
+		return fmt.Errorf("issued %v, spec says %v", time.Unix(0, issued).UTC(), time.Unix(0, want).UTC())
+	}
+	return nil
 }
