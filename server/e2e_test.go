@@ -741,3 +741,35 @@ func TestFreshBoard(t *testing.T) {
 		t.Fatalf("dummies matched: %+v", ns)
 	}
 }
+
+// TestAPIErrors: bad input gets a clear status and fixed message.
+func TestAPIErrors(t *testing.T) {
+	l := startLive(t)
+	a := l.register("tenant-a", "p")
+	ta := func() string { return l.token(a) }
+	for _, c := range []struct {
+		name, method, path, token, ctype, body string
+		want                                   int
+	}{
+		{"no catalogue yet", "GET", "/v1/catalog", ta(), "", "", 404},
+		{"invalid catalogue", "POST", "/v1/admin/catalogues", l.op, "application/yaml", "version: 99\n", 400},
+		{"unknown stream", "GET", "/v1/admin/streams/nope/logs", l.op, "", "", 404},
+		{"bad time", "GET", "/v1/tenants/tenant-a/logs?from=yesterday", ta(), "", "", 400},
+		{"bad cursor", "GET", "/v1/tenants/tenant-a/logs?cursor=zzz", ta(), "", "", 400},
+		{"bad wait", "GET", "/v1/tenants/tenant-a/notifications?wait=forever", ta(), "", "", 400},
+		{"bad after", "GET", "/v1/tenants/tenant-a/notifications?after=-1", ta(), "", "", 400},
+		{"short retention", "PUT", "/v1/tenants/tenant-a/retention", ta(), "application/json", `{"retention":"1m"}`, 400},
+		{"unknown field", "PUT", "/v1/tenants/tenant-a/retention", ta(), "application/json", `{"retention":"","x":1}`, 400},
+		{"bad public key", "POST", "/v1/admin/tenants", l.op, "application/json", `{"id":"t2","public_key":"AAAA"}`, 400},
+		{"resource of unknown tenant", "POST", "/v1/admin/resources", l.op, "application/json", `{"id":"vm","kind":"vm","tenant":"nobody"}`, 404},
+		{"bad address", "POST", "/v1/admin/resources", l.op, "application/json", `{"id":"vm","kind":"vm","tenant":"tenant-a","addresses":["x"]}`, 400},
+		{"unknown catalogue version", "POST", "/v1/admin/catalogues/9/publish", l.op, "", "", 404},
+		{"unknown format", "POST", "/v1/ingest?format=xml", l.mint("ingest", ""), "text/plain", "x\n", 400},
+		{"unknown content type", "POST", "/v1/ingest", l.mint("ingest", ""), "image/png", "x", 415},
+		{"audit without tenant", "GET", "/v1/admin/access", l.op, "", "", 400},
+	} {
+		if got := l.do(c.method, c.path, c.token, c.ctype, []byte(c.body), nil); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+}
