@@ -27,7 +27,11 @@ func Example() {
 	// Server: the tenant id comes from the authenticated JWT, never the body.
 	budget := crypto.DefaultEvaluationBudget()
 	parsed, _ := crypto.ParseEvaluationRequest(req)
+	// (counters from the store: this tenant under this key, all tenants under it)
 	if err := budget.Allow(0, uint64(len(parsed.Elements))); err != nil {
+		panic(err)
+	}
+	if err := budget.AllowAllTenants(0, uint64(len(parsed.Elements))); err != nil {
 		panic(err)
 	}
 	resp, _ := kr.Evaluate(rand.Reader, "tenant-a", now, req)
@@ -47,11 +51,13 @@ func Example() {
 	wire, _ := served.MarshalBinary()
 
 	// Tenant: verify the chain and match locally.
-	v := &crypto.ChainVerifier{BoardKey: pinned, Tenant: "tenant-a"}
+	// Now is the SDK's clock (batches from its future are refused).
+	v := &crypto.ChainVerifier{BoardKey: pinned, Tenant: "tenant-a", Now: func() time.Time { return now }}
 	accepted, err := v.Verify(wire)
 	if err != nil {
 		panic(err)
 	}
+	// Nothing sent to the server may depend on ns (or m.Unopened()).
 	ns, _ := m.Match(accepted[0])
 	fmt.Println(len(accepted[0].Entries()), "entries,", len(ns), "for us:", ns[0].SubscriptionID, ns[0].Payload.Count)
 	// Output: 16 entries, 1 for us: my-sub 1
