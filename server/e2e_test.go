@@ -767,6 +767,7 @@ func TestAPIErrors(t *testing.T) {
 		{"unknown format", "POST", "/v1/ingest?format=xml", l.mint("ingest", ""), "text/plain", "x\n", 400},
 		{"unknown content type", "POST", "/v1/ingest", l.mint("ingest", ""), "image/png", "x", 415},
 		{"audit without tenant", "GET", "/v1/admin/access", l.op, "", "", 400},
+		{"ingest token of an unregistered tenant", "POST", "/v1/ingest", l.mint("ingest", "ghost"), "text/plain", "x\n", 403},
 	} {
 		if got := l.do(c.method, c.path, c.token, c.ctype, []byte(c.body), nil); got != c.want {
 			t.Errorf("%s: %d, want %d", c.name, got, c.want)

@@ -198,6 +198,9 @@ func ingestStream(p auth.Principal) string {
 // admit charges the tenant's line rate and refuses while the stream's
 // pipeline lags (429 with Retry-After instead of growing memory).
 func (s *Server) admit(p auth.Principal, stream string, n int) error {
+	if stream != spec.TenantPlatform && !s.svc.registered(stream) {
+		return auth.ErrForbidden // an ingest token of a tenant no longer registered
+	}
 	if err := s.TakeLines(p.Tenant, n); err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ type service struct {
 	alerts   *alerts.Dispatcher                    // nil without configured sinks
 	addrs    atomic.Pointer[map[netip.Addr]string] // source address -> tenant
 	projects atomic.Pointer[map[string]string]     // OpenStack project id -> tenant
-	quotas   atomic.Pointer[map[string]uint64]     // tenant -> storage quota in bytes (0: none)
+	quotas   atomic.Pointer[map[string]uint64]     // registered tenant -> storage quota in bytes (0: none)
 	creds    *credCache
 
 	bg     sync.WaitGroup
@@ -179,9 +179,7 @@ func (svc *service) refreshAddrs(ctx context.Context) error {
 	quotas := map[string]uint64{}
 	for _, t := range ts {
 		ids = append(ids, t.ID)
-		if t.Quota > 0 {
-			quotas[t.ID] = t.Quota
-		}
+		quotas[t.ID] = t.Quota
 		if p := t.Settings["project"]; p != "" {
 			projects[p] = t.ID
 		}
@@ -209,6 +207,13 @@ func (svc *service) refreshAddrs(ctx context.Context) error {
 	svc.projects.Store(&projects)
 	svc.quotas.Store(&quotas)
 	return nil
+}
+
+// registered reports whether tenant is a registered tenant (as of the last
+// refresh of the maps, which every tenant change triggers).
+func (svc *service) registered(tenant string) bool {
+	_, ok := (*svc.quotas.Load())[tenant]
+	return ok
 }
 
 // tenantByAddr returns the tenant owning a source address, or "".

@@ -45,7 +45,7 @@ func (k syslogSink) Deliver(ctx context.Context, frames []syslogd.Frame) error {
 		tenant := ""
 		if tok, rest, ok := ExtractToken(data); ok {
 			data = rest
-			if tenant = svc.creds.tenant(ctx, svc.s.verifier, tok); tenant == "" {
+			if tenant = svc.creds.tenant(ctx, svc.s.verifier, tok); tenant == "" || (tenant != spec.TenantPlatform && !svc.registered(tenant)) {
 				tenant = spec.TenantQuarantine // a bad credential is never trusted
 			}
 		} else {
