@@ -97,6 +97,19 @@ func descriptor(d *matcher.Detection, ownStream bool) crypto.Descriptor {
 func (b *boards) publish(ctx context.Context, tenant string, dets []matcher.Detection, ownStream bool) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	for len(dets) > maxBatchDetections {
+		if err := b.publishLocked(ctx, tenant, dets[:maxBatchDetections], ownStream); err != nil {
+			return err
+		}
+		dets = dets[maxBatchDetections:]
+	}
+	return b.publishLocked(ctx, tenant, dets, ownStream)
+}
+
+// maxBatchDetections bounds the entries of one batch (crypto allows 65,536).
+const maxBatchDetections = 4096
+
+func (b *boards) publishLocked(ctx context.Context, tenant string, dets []matcher.Detection, ownStream bool) error {
 	st := b.svc.st
 	var ids []string
 	var fresh []*matcher.Detection
