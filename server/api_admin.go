@@ -38,6 +38,9 @@ func (s *Server) postTenant(c echo.Context) error {
 	if err := store.ValidTenant(in.ID); err != nil {
 		return err
 	}
+	if len(in.ID) > crypto.MaxTenantIDLen { // tenant ids go into the POPRF info
+		return store.ErrInvalidTenant
+	}
 	if len(in.PublicKey) != ed25519.PublicKeySize {
 		return crypto.ErrPublicKey
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -761,6 +762,7 @@ func TestAPIErrors(t *testing.T) {
 		{"short retention", "PUT", "/v1/tenants/tenant-a/retention", ta(), "application/json", `{"retention":"1m"}`, 400},
 		{"unknown field", "PUT", "/v1/tenants/tenant-a/retention", ta(), "application/json", `{"retention":"","x":1}`, 400},
 		{"bad public key", "POST", "/v1/admin/tenants", l.op, "application/json", `{"id":"t2","public_key":"AAAA"}`, 400},
+		{"tenant id too long", "POST", "/v1/admin/tenants", l.op, "application/json", `{"id":"` + strings.Repeat("x", 256) + `","public_key":"` + base64.StdEncoding.EncodeToString(a.key.Public()) + `"}`, 400},
 		{"resource of unknown tenant", "POST", "/v1/admin/resources", l.op, "application/json", `{"id":"vm","kind":"vm","tenant":"nobody"}`, 404},
 		{"bad address", "POST", "/v1/admin/resources", l.op, "application/json", `{"id":"vm","kind":"vm","tenant":"tenant-a","addresses":["x"]}`, 400},
 		{"unknown catalogue version", "POST", "/v1/admin/catalogues/9/publish", l.op, "", "", 404},
