@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hisoka-project/hisoka/crypto"
 	"github.com/hisoka-project/hisoka/matcher"
 	"github.com/hisoka-project/hisoka/server/internal/alerts"
 	"github.com/hisoka-project/hisoka/spec"
@@ -351,6 +352,12 @@ func (p *pipeline) save(ctx context.Context) error {
 	return nil
 }
 
+// permanent reports errors of the token protocol about its inputs, which
+// no retry can fix; store and context errors are retried.
+func permanent(err error) bool {
+	return errors.Is(err, crypto.ErrMalformed) || errors.Is(err, crypto.ErrTooLarge) || errors.Is(err, crypto.ErrEmpty)
+}
+
 func cloneDetection(d matcher.Detection) matcher.Detection {
 	d.Lines = slices.Clone(d.Lines)
 	d.Samples = slices.Clone(d.Samples)
@@ -416,6 +423,10 @@ func (svc *service) handleDetections(ctx context.Context, stream string, dets []
 	}
 	for _, o := range owners {
 		if err := svc.boards.publish(ctx, o, byOwner[o], stream != spec.TenantPlatform); err != nil {
+			if permanent(err) { // retrying cannot help: skip rather than stall the stream
+				svc.s.log.Error("detections not posted", "err", err, "count", len(byOwner[o]))
+				continue
+			}
 			return err
 		}
 	}
