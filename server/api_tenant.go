@@ -331,7 +331,8 @@ func (s *Server) getExport(c echo.Context) error {
 }
 
 // getVerify is GET /v1/tenants/{tenant}/logs/verify?from_seq=&to_seq=: the
-// records of the range with a ledger proof (store.VerifyRecords).
+// records of the range (at most 10,000; to_seq defaults to the last record
+// within that) with a ledger proof (store.VerifyRecords).
 func (s *Server) getVerify(c echo.Context) error {
 	ctx := c.Request().Context()
 	tenant := c.Param("tenant")
@@ -351,7 +352,7 @@ func (s *Server) getVerify(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		to = u.Last
+		to = min(u.Last, from+store.MaxLimit-1) // one page of records at most
 	}
 	if to < from || to-from >= store.MaxLimit {
 		return ErrBadParam
