@@ -68,7 +68,7 @@ func (c *Client) catchUp(ctx context.Context, fresh []freshToken) error {
 			return verifyError(err)
 		}
 		for _, b := range accepted {
-			ns, err := m.Match(b)
+			ns, err := m.Match(b) // only crypto.ErrEpoch (public header)
 			if err != nil {
 				return classify(err, ErrTampered)
 			}
@@ -94,5 +94,6 @@ func (c *Client) catchUp(ctx context.Context, fresh []freshToken) error {
 		}
 	}
 	c.st.Pending = append(c.st.Pending, found...)
+	c.st.Unopened += m.Unopened()
 	return nil
 }

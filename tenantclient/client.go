@@ -86,8 +86,10 @@ type Client struct {
 	verifier    *crypto.ChainVerifier
 	matcher     *crypto.Matcher
 	lastRefresh time.Time
-	dirHash     [32]byte
-	index       map[string]int // subscription id -> index in st.Subscriptions
+	// warnedUnopened is st.Unopened when last logged (warnUnopened).
+	warnedUnopened uint64
+	dirHash        [32]byte
+	index          map[string]int // subscription id -> index in st.Subscriptions
 }
 
 // New returns a client for cfg, loading the identity and state of

@@ -39,8 +39,7 @@
 // opening the sealed payloads:
 //
 //   - [ErrTampered]: an altered batch (crypto.ErrBatchSignature), another
-//     tenant's batch, a rewritten chain (crypto.ErrBatchChain), an entry
-//     whose payload does not open;
+//     tenant's batch, a rewritten chain (crypto.ErrBatchChain);
 //   - [ErrWithheld]: a dropped batch (crypto.ErrBatchGap) or no batch for
 //     more than an epoch while the server writes one per epoch
 //     (crypto.ErrBatchStale);
@@ -50,6 +49,20 @@
 // Each error wraps both its class and the crypto sentinel. Nothing of a
 // rejected batch is delivered and the client's position does not move, so
 // an honest answer later delivers everything.
+//
+// # Matching stays invisible
+//
+// The server can compute any tenant's tags, so it could place the tag of a
+// descriptor of its choice, with a payload that does not open, on a board
+// and watch how the tenant reacts. None of the errors above depends on the
+// tenant's tokens, and nothing else the client does on the network does
+// either: such an entry is not an error, it is counted locally
+// ([Client.Unopened], a warning logged after the poll), and the poll pace,
+// back-off, retries and the CLI's exit status are the same as for a batch
+// the tenant recognises nothing in. [Client.Notifications] polls apart from
+// its loop body, so the time spent on a notification does not show in the
+// polling either. Callers must keep it so: take no action the server can
+// see (a request, a retry, a change of pace) per notification.
 //
 // # Pinning
 //

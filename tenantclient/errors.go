@@ -14,7 +14,8 @@ import (
 var (
 	// ErrTampered reports a board batch that was altered, is not signed by
 	// the pinned board key, belongs to another tenant, rewrites the hash
-	// chain, goes back in epochs or carries an entry that does not open.
+	// chain or goes back in epochs. (An entry with one of the tenant's
+	// tags that does not open is no error: see Client.Unopened.)
 	ErrTampered = errors.New("tenantclient: batch tampered")
 	// ErrWithheld reports a batch that was dropped or withheld: a gap in the
 	// sequence numbers, or a board with no batch for more than an epoch.

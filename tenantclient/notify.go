@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hisoka-project/hisoka/crypto"
@@ -110,8 +111,12 @@ func (c *Client) accept(wire [][]byte) error {
 			c.st.EpochFirstSeq = b.Seq()
 		}
 		c.st.LastEpoch = b.Epoch()
+		before := c.matcher.Unopened()
 		ns, err := c.matcher.Match(b)
+		c.st.Unopened += c.matcher.Unopened() - before
 		if err != nil {
+			// Only crypto.ErrEpoch, from the public batch header: no
+			// error here depends on what the tenant's tokens recognised.
 			merr = errors.Join(merr, classify(err, ErrTampered))
 		}
 		sortOccurrences(ns)
@@ -170,6 +175,7 @@ func (c *Client) Poll(ctx context.Context, wait time.Duration) ([]Notification, 
 	c.pollMu.Lock()
 	defer c.pollMu.Unlock()
 	err := c.fetch(ctx, wait)
+	defer c.warnUnopened()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := c.st.Pending
@@ -192,9 +198,28 @@ func (c *Client) Poll(ctx context.Context, wait time.Duration) ([]Notification, 
 // transport errors are yielded with a zero Notification; the iterator keeps
 // polling (after a pause) if the loop continues. It ends when ctx is done or
 // the loop breaks.
+//
+// Polling runs on its own, apart from the loop body: the next long poll
+// starts as soon as the previous one ended (or, after an error, after a
+// pause that grows with consecutive errors), however long the loop body
+// takes over a notification. So when the tenant polls never depends on
+// what it recognised; the loop body must likewise not take actions the
+// server can see per notification (crypto package doc). Errors found while
+// the loop body is busy are queued (the oldest kept, at most
+// maxQueuedErrors; the rest are dropped) rather than holding polling up.
 func (c *Client) Notifications(ctx context.Context, wait time.Duration) iter.Seq2[Notification, error] {
 	return func(yield func(Notification, error) bool) {
-		backoff := time.Second
+		ctx, cancel := context.WithCancel(ctx)
+		p := &poller{wake: make(chan struct{}, 1)}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c.pollLoop(ctx, wait, p)
+		}()
+		defer func() {
+			cancel()
+			<-done
+		}()
 		for ctx.Err() == nil {
 			c.mu.Lock()
 			if len(c.st.Pending) > 0 {
@@ -216,26 +241,109 @@ func (c *Client) Notifications(ctx context.Context, wait time.Duration) iter.Seq
 				continue
 			}
 			c.mu.Unlock()
-			c.pollMu.Lock()
-			err := c.fetch(ctx, wait)
-			c.pollMu.Unlock()
-			if err == nil {
-				backoff = time.Second
+			if err := p.next(); err != nil {
+				if !yield(Notification{}, err) {
+					return
+				}
 				continue
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			if !yield(Notification{}, err) {
-				return
 			}
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(backoff):
+			case <-p.wake:
 			}
-			backoff = min(2*backoff, time.Minute)
 		}
+	}
+}
+
+// maxQueuedErrors bounds the errors the iterator's poller queues while the
+// loop body is busy.
+const maxQueuedErrors = 16
+
+// poller hands the iterator's background polling results to the loop: a
+// wake-up after every poll and the errors found.
+type poller struct {
+	wake chan struct{} // capacity 1: "a poll ended"
+	mu   sync.Mutex
+	errs []error
+}
+
+// signal records a poll's outcome without ever blocking the poller.
+func (p *poller) signal(err error) {
+	if err != nil {
+		p.mu.Lock()
+		if len(p.errs) < maxQueuedErrors {
+			p.errs = append(p.errs, err)
+		}
+		p.mu.Unlock()
+	}
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// next takes the oldest queued error, if any.
+func (p *poller) next() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.errs) == 0 {
+		return nil
+	}
+	err := p.errs[0]
+	p.errs = p.errs[1:]
+	return err
+}
+
+// pollLoop long-polls until ctx ends. Its pace depends only on the poll
+// outcomes (transport, verification, freshness errors back off), never on
+// the loop body or on what matched.
+func (c *Client) pollLoop(ctx context.Context, wait time.Duration, p *poller) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		c.pollMu.Lock()
+		err := c.fetch(ctx, wait)
+		c.pollMu.Unlock()
+		if ctx.Err() != nil {
+			return
+		}
+		c.warnUnopened()
+		p.signal(err)
+		if err == nil {
+			backoff = time.Second
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
+}
+
+// Unopened returns how many board entries so far carried one of the
+// tenant's expected tags with a payload that did not open (kept in the
+// state across restarts). An honest server never produces one: a nonzero
+// count means the board served forged entries, possibly probing which
+// tokens the tenant holds. It is reported only here and in a warning logged
+// after the poll that found it; nothing the client sends, and no error or
+// polling pace, depends on it.
+func (c *Client) Unopened() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st.Unopened
+}
+
+// warnUnopened logs a warning when entries that did not open were found
+// since the last warning. It runs after a poll, locally only.
+func (c *Client) warnUnopened() {
+	c.mu.Lock()
+	n, seen := c.st.Unopened, c.warnedUnopened
+	c.warnedUnopened = n
+	c.mu.Unlock()
+	if n > seen {
+		c.log.Warn("tenantclient: board entries with one of the tenant's tags did not open (forged entries)", "new", n-seen, "total", n)
 	}
 }
 

@@ -31,6 +31,28 @@ type clockBoard struct {
 	last     *crypto.Batch
 	wire     [][]byte
 	counters map[[16]byte]uint64
+	changed  chan struct{} // closed when a batch is published (long polls)
+	reqs     []string      // method, path and query of every request
+}
+
+// requests returns the requests seen so far.
+func (b *clockBoard) requests() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.reqs)
+}
+
+// waitRequest waits (up to a generous deadline, a liveness bound, not a
+// timing assertion) until the board has seen a request equal to want.
+func (b *clockBoard) waitRequest(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !slices.Contains(b.requests(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no request %q; saw %q", want, b.requests())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func (b *clockBoard) clock() time.Time {
@@ -54,8 +76,17 @@ func (b *clockBoard) advance(t *testing.T, to time.Time) {
 // publish writes a batch created now with one entry per descriptor, minted
 // with the key of the period containing now.
 func (b *clockBoard) publish(t *testing.T, ds []crypto.Descriptor) {
+	b.publishWith(t, ds, nil)
+}
+
+// publishWith is publish with extra entries made by the test.
+func (b *clockBoard) publishWith(t *testing.T, ds []crypto.Descriptor, extra []crypto.Entry) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.changed != nil {
+		close(b.changed)
+	}
+	b.changed = make(chan struct{})
 	epoch := crypto.EpochAt(b.now)
 	period := b.kr.Schedule().PeriodAt(b.now)
 	var es []crypto.Entry
@@ -72,6 +103,7 @@ func (b *clockBoard) publish(t *testing.T, ds []crypto.Descriptor) {
 		b.counters[ck]++
 		es = append(es, e)
 	}
+	es = append(es, extra...)
 	h := crypto.FirstHeader(b.tenant, epoch, b.now)
 	if b.last != nil {
 		h = b.last.Next(epoch, b.now)
@@ -91,6 +123,7 @@ func (b *clockBoard) publish(t *testing.T, ds []crypto.Descriptor) {
 func (b *clockBoard) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.reqs = append(b.reqs, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/v1/keys":
 		dir, err := b.kr.Directory(b.now)
@@ -109,6 +142,20 @@ func (b *clockBoard) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rw.Write(out)
 	case r.Method == http.MethodGet && r.URL.Path == "/v1/tenants/"+b.tenant+"/notifications":
 		after, _ := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
+		if wait, _ := time.ParseDuration(r.URL.Query().Get("wait")); wait > 0 && after >= uint64(len(b.wire)) {
+			// Long poll: wait for a batch (or the wait, or the client).
+			if b.changed == nil {
+				b.changed = make(chan struct{})
+			}
+			ch := b.changed
+			b.mu.Unlock()
+			select {
+			case <-ch:
+			case <-r.Context().Done():
+			case <-time.After(wait):
+			}
+			b.mu.Lock()
+		}
 		page := spec.Notifications{Batches: []spec.Batch{}}
 		for i := after; i < uint64(len(b.wire)); i++ {
 			page.Batches = append(page.Batches, spec.Batch{Seq: i + 1, Data: b.wire[i]})

@@ -55,6 +55,9 @@ type state struct {
 	// changing (key partitioning).
 	Keys          []periodKey    `json:"keys,omitempty"`
 	Subscriptions []subscription `json:"subscriptions,omitempty"`
+	// Unopened counts entries with one of the tenant's tags whose payload
+	// did not open (forged; Client.Unopened). Local diagnostics only.
+	Unopened uint64 `json:"unopened,omitempty"`
 	// Pending are verified notifications not yet handed to the caller.
 	Pending []Notification `json:"pending,omitempty"`
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -292,17 +293,30 @@ func runPoll(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
-	cl, err := c.client(e)
+	// With --follow, the SDK's warnings (forged entries counted after a
+	// poll) go to stderr; nothing else changes because of them.
+	var log *slog.Logger
+	if *follow {
+		log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	cl, err := c.clientLogging(e, log)
 	if err != nil {
 		return err
 	}
 	enc := json.NewEncoder(e.stdout)
 	if !*follow {
+		// The exit status depends only on transport and verification
+		// errors, never on what matched or failed to open (forged entries
+		// are only reported on stderr).
+		before := cl.Unopened()
 		ns, err := cl.Poll(ctx, *wait)
 		for _, n := range ns {
 			if werr := enc.Encode(n); werr != nil {
 				return werr
 			}
+		}
+		if n := cl.Unopened(); n > before {
+			fmt.Fprintf(e.stderr, "hisoka-tenant: warning: %d board entries with this tenant's tags did not open (forged entries; %d in all)\n", n-before, n)
 		}
 		return err
 	}

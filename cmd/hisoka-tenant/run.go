@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"text/tabwriter"
 	"time"
@@ -118,7 +119,16 @@ func (c *common) client(e *env) (*tenantclient.Client, error) {
 	if c.url == "" {
 		return nil, fmt.Errorf("%w: --url or HISOKA_URL is required", errUsage)
 	}
-	return tenantclient.New(tenantclient.Config{URL: c.url, Tenant: c.tenant, StateDir: c.state, HTTPClient: e.client, Rand: rand.Reader})
+	return c.clientLogging(e, nil)
+}
+
+// clientLogging is client with the SDK's warnings (logged after a poll,
+// nothing secret) going to log.
+func (c *common) clientLogging(e *env, log *slog.Logger) (*tenantclient.Client, error) {
+	if c.url == "" {
+		return nil, fmt.Errorf("%w: --url or HISOKA_URL is required", errUsage)
+	}
+	return tenantclient.New(tenantclient.Config{URL: c.url, Tenant: c.tenant, StateDir: c.state, HTTPClient: e.client, Rand: rand.Reader, Logger: log})
 }
 
 // timeFlag parses an optional RFC 3339 time.
