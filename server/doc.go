@@ -65,10 +65,25 @@
 // restart replays from the saved cursor, the engine gives the same
 // detection ids, and a detection id already on the board is skipped.
 //
-// Backpressure: when a stream's pipeline is more than
+// Durability: concurrent appends to one stream share one synced store
+// write (group commit); a caller is acknowledged once its lines are durable.
+// The appended records are also handed to the stream's pipeline in memory
+// (bounded), which reads back from the store only what it was not handed.
+//
+// Backpressure and limits: when a stream's pipeline is more than
 // limits.max_pipeline_lag lines behind, HTTP ingest of that stream is 429
 // with Retry-After and the syslog sink blocks (TCP flow control slows the
-// sender).
+// sender). Lines per tenant are a token bucket (429); a tenant's storage
+// quota makes HTTP ingest 413 and holds syslog connections; blind
+// evaluations are about one request per second per tenant, within the
+// per-tenant and all-tenants budgets per key.
+//
+// Operators also get: alert webhooks for platform detections (package
+// alerts: HMAC-signed, retried, dead letters in the "deadletters" stream),
+// source health (GET /v1/admin/sources), tenant reports (on demand and
+// daily), catalogue learning from stored platform logs, and the access
+// audit; every read of logs (search, export, verify, report, learn) is
+// recorded in it.
 //
 // The internal packages, each usable alone: auth, ingest, loki, syslogd,
 // limit, httperr, requestid, metrics, config, selfsigned.
