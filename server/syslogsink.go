@@ -107,6 +107,9 @@ type credEntry struct {
 	exp    time.Time
 }
 
+// maxTokenLen bounds a token in a syslog frame (ours are a few hundred bytes).
+const maxTokenLen = 4096
+
 func newCredCache(max int) *credCache { return &credCache{max: max, m: map[string]credEntry{}} }
 
 // tenant returns the stream a token's frames go to, or "" when the token
@@ -114,6 +117,9 @@ func newCredCache(max int) *credCache { return &credCache{max: max, m: map[strin
 func (c *credCache) tenant(ctx context.Context, v interface {
 	Verify(context.Context, string) (auth.Principal, error)
 }, tok string) string {
+	if len(tok) > maxTokenLen { // not one of ours; not worth a cache slot
+		return ""
+	}
 	now := time.Now()
 	c.mu.Lock()
 	e, ok := c.m[tok]
