@@ -61,7 +61,7 @@ func (c *Client) catchUp(ctx context.Context, fresh []freshToken) error {
 			if err != nil {
 				return classify(err, ErrTampered)
 			}
-			v = &crypto.ChainVerifier{BoardKey: c.verifier.BoardKey, Tenant: c.tenant, LastSeq: first - 1, LastHash: b.PrevHash(), LastEpoch: c.verifier.LastEpoch}
+			v = &crypto.ChainVerifier{BoardKey: c.verifier.BoardKey, Tenant: c.tenant, LastSeq: first - 1, LastHash: b.PrevHash(), LastEpoch: c.verifier.LastEpoch, Now: c.cfg.Now}
 		}
 		accepted, err := v.Verify(wire...)
 		if err != nil {

@@ -63,7 +63,8 @@ type Config struct {
 	Window int
 	// Rand supplies key material, blinds and token ids (crypto/rand).
 	Rand io.Reader
-	// Now is the clock (time.Now).
+	// Now is the clock (time.Now): token lifetimes, freshness, and the
+	// bound on how far in the future a batch may be dated.
 	Now func() time.Time
 	// Logger receives debug records (nothing secret); nil discards them.
 	Logger *slog.Logger
@@ -197,7 +198,7 @@ func (c *Client) reload() error {
 // restore rebuilds the verifier and matcher from the state.
 func (c *Client) restore() error {
 	st := c.st
-	c.verifier = &crypto.ChainVerifier{BoardKey: st.BoardKey, Tenant: c.tenant, LastSeq: st.LastSeq, LastEpoch: st.LastEpoch}
+	c.verifier = &crypto.ChainVerifier{BoardKey: st.BoardKey, Tenant: c.tenant, LastSeq: st.LastSeq, LastEpoch: st.LastEpoch, Now: c.cfg.Now}
 	copy(c.verifier.LastHash[:], st.LastHash)
 	c.matcher = crypto.NewMatcher(c.tenant, st.MatchEpoch, c.cfg.Window)
 	for _, sub := range st.Subscriptions {

@@ -39,7 +39,11 @@
 // opening the sealed payloads:
 //
 //   - [ErrTampered]: an altered batch (crypto.ErrBatchSignature), another
-//     tenant's batch, a rewritten chain (crypto.ErrBatchChain);
+//     tenant's batch, a rewritten chain (crypto.ErrBatchChain), a batch
+//     from the future (crypto.ErrBatchFuture: an epoch after the local
+//     clock's next one or a creation time more than crypto.MaxClockSkew
+//     ahead, judged by [Config.Now]; such a batch is not accepted, so it can
+//     neither silence the freshness check nor make the client drop tokens);
 //   - [ErrWithheld]: a dropped batch (crypto.ErrBatchGap) or no batch for
 //     more than an epoch while the server writes one per epoch
 //     (crypto.ErrBatchStale);

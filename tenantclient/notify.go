@@ -82,13 +82,21 @@ func (c *Client) fetch(ctx context.Context, wait time.Duration) error {
 			wire[i] = b.Data
 		}
 		if err := c.accept(wire); err != nil {
-			return err
+			// A refused batch must not hide that the accepted head is
+			// stale (a far-future batch would otherwise silence it).
+			return errors.Join(err, c.checkFresh())
 		}
 		if len(page.Batches) < pollLimit {
 			break
 		}
 		wait = 0
 	}
+	return c.checkFresh()
+}
+
+// checkFresh reports ErrWithheld when the last accepted batch is more than
+// an epoch old by the client's clock.
+func (c *Client) checkFresh() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.verifier.LastSeq > 0 {
@@ -145,6 +153,8 @@ func verifyError(err error) error {
 	case errors.Is(err, crypto.ErrBatchReordered):
 		return classify(err, ErrReordered)
 	}
+	// ErrBatchFuture (a signed batch dated after the local clock allows)
+	// is the server lying too.
 	return classify(err, ErrTampered)
 }
 

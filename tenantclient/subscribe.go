@@ -297,9 +297,20 @@ func (c *Client) registerMissing(ctx context.Context, dir *crypto.Directory) err
 }
 
 // pastPeriod reports whether the last verified batch was created at or
-// after end, the end of a key's minting period.
+// after end, the end of a key's minting period. The server's creation time
+// is believed only up to the local clock plus crypto.MaxClockSkew (the
+// verifier refuses later ones; a state saved by an older version may hold
+// one), so a batch claiming a far-future time cannot make the client drop
+// its tokens or skip a key period.
 func (c *Client) pastPeriod(end time.Time) bool {
-	return !c.st.LastCreated.IsZero() && !end.IsZero() && !c.st.LastCreated.Before(end)
+	if c.st.LastCreated.IsZero() || end.IsZero() {
+		return false
+	}
+	created := c.st.LastCreated
+	if limit := c.cfg.Now().Add(crypto.MaxClockSkew); created.After(limit) {
+		created = limit
+	}
+	return !created.Before(end)
 }
 
 // dropExpired forgets the tokens of periods whose minting ended before the
