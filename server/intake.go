@@ -115,8 +115,8 @@ func (svc *service) appendLines(ctx context.Context, transport, tenant string, l
 	if len(lines) == 0 {
 		return 0, 0, nil
 	}
-	var p matcher.Parser
 	now := svc.now()
+	p := matcher.Parser{Reference: now} // year-less syslog stamps are of the year they arrive in
 	recs := make([]store.Record, len(lines))
 	bytes := 0
 	truncated := 0

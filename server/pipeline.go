@@ -280,6 +280,9 @@ func (p *pipeline) step(ctx context.Context) (int, error) {
 		var dets []matcher.Detection
 		for i := range recs {
 			r := &recs[i]
+			// Year-less stamps take their year from when the line was
+			// received: stored, so a replay parses exactly as before.
+			p.parser.Reference = r.Received
 			mr, _ := p.parser.ParseOrRaw([]byte(r.Line))
 			mr.Seq = r.Seq
 			if mr.Time.IsZero() {
