@@ -78,13 +78,26 @@
 // [ErrLedgerKeyChanged]) that no configuration silences: moving to a new
 // key means a new state directory.
 //
+// # Own logs
+//
+// [Client.VerifyLogs] and [Client.VerifyProof] check a range of the
+// tenant's records offline against a checkpoint signed by the pinned ledger
+// key (store.VerifyRecords, spec/ledger.md). The client also keeps every
+// checkpoint it verified (seq and head, with the signed checkpoint as
+// evidence: [Client.Checkpoints]) and checks each later proof against them:
+// a proof's chain passes through every seq from its first record's
+// predecessor to its checkpoint, and at each kept seq it must reach the
+// kept head. A history the service rewrote and signed again verifies on its
+// own but fails here with [ErrLogForked] (spec/ledger.md, "Keeping
+// checkpoints"). The newest 4,096 checkpoints are kept.
+//
 // # State and restarts
 //
 // The state directory holds [IdentityFile] (the tenant id and the key's
 // seed) and [StateFile] (pinned keys, key ids seen per period, the
 // subscriptions with their tokens per key period, the last verified batch's
-// sequence, hash and epoch, each token's next occurrence counter, and
-// verified notifications not yet handed out). Both are 0600 and written
+// sequence, hash and epoch, each token's next occurrence counter, the ledger
+// checkpoints seen, and verified notifications not yet handed out). Both are 0600 and written
 // atomically (temporary file, fsync, rename, fsync of the directory).
 // [Client.Poll] saves before returning; [Client.Notifications] marks a
 // notification delivered when the loop body for it returns, so a restarted

@@ -38,6 +38,11 @@ var (
 	ErrLedgerKeyChanged = errors.New("tenantclient: ledger key differs from the pinned key")
 	// ErrLogProof reports a log range that does not verify against its proof.
 	ErrLogProof = errors.New("tenantclient: log proof does not verify")
+	// ErrLogForked reports a verified log proof whose chain differs, at the
+	// seq of a checkpoint seen before, from that checkpoint's head: the
+	// service signed two histories of the tenant's logs (a rewrite).
+	// Client.Checkpoints holds the earlier signed checkpoint as evidence.
+	ErrLogForked = errors.New("tenantclient: log history differs from a checkpoint seen before")
 	// ErrNoIdentity reports a state directory without an identity (run Init).
 	ErrNoIdentity = errors.New("tenantclient: no identity in the state directory")
 	// ErrExists reports an Init over an existing identity.

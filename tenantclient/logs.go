@@ -2,6 +2,7 @@ package tenantclient
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -115,25 +117,29 @@ func (c *Client) VerifyProof(p *spec.Proof) error {
 	if pinned != nil && !bytes.Equal(pinned, p.LedgerKey) {
 		return ErrLedgerKeyChanged
 	}
-	if err := verifyProof(ed25519.PublicKey(p.LedgerKey), c.tenant, p); err != nil {
+	lp, recs, err := verifyProof(ed25519.PublicKey(p.LedgerKey), c.tenant, p)
+	if err != nil {
+		return err
+	}
+	if err := c.checkCheckpoints(lp, recs); err != nil {
 		return err
 	}
 	if pinned == nil {
 		c.st.LedgerKey = bytes.Clone(p.LedgerKey)
 		c.log.Warn("tenantclient: ledger key pinned on first use; compare it with the operator's registration answer")
-		return c.save()
 	}
-	return nil
+	return c.save()
 }
 
-// verifyProof checks p with key for tenant.
-func verifyProof(key ed25519.PublicKey, tenant string, p *spec.Proof) error {
+// verifyProof checks p with key for tenant and returns the decoded proof
+// and records.
+func verifyProof(key ed25519.PublicKey, tenant string, p *spec.Proof) (*ledger.Proof, []store.Record, error) {
 	var lp ledger.Proof
 	if err := lp.UnmarshalBinary(p.Proof); err != nil {
-		return fmt.Errorf("%w: %w", ErrLogProof, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrLogProof, err)
 	}
 	if lp.Tenant != tenant || lp.From != p.From || lp.To != p.To || uint64(len(p.Records)) != p.To-p.From+1 {
-		return fmt.Errorf("%w: proof is for another range or tenant", ErrLogProof)
+		return nil, nil, fmt.Errorf("%w: proof is for another range or tenant", ErrLogProof)
 	}
 	recs := make([]store.Record, len(p.Records))
 	for i, r := range p.Records {
@@ -141,9 +147,91 @@ func verifyProof(key ed25519.PublicKey, tenant string, p *spec.Proof) error {
 			Severity: r.Severity, Source: r.Source, Fields: r.Fields, Line: r.Line}
 	}
 	if err := store.VerifyRecords(key, &lp, recs); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrLogProof, err)
+	}
+	return &lp, recs, nil
+}
+
+// maxCheckpoints bounds the checkpoints kept in the state; beyond it the
+// oldest are forgotten (a rewrite of history older than every kept
+// checkpoint is no longer noticed).
+const maxCheckpoints = 4096
+
+// checkCheckpoints compares a verified proof with the checkpoints seen
+// before (spec/ledger.md, "Keeping checkpoints"): the proof fixes the
+// chain value after every seq from From-1 (its Prev, bound to the signed
+// head by the hash chain) to its checkpoint's seq, and each must equal the
+// head of a kept checkpoint at the same seq. A difference is ErrLogForked:
+// the key holder signed two histories. Otherwise the proof's checkpoint is
+// kept. c.mu must be held.
+func (c *Client) checkCheckpoints(lp *ledger.Proof, recs []store.Record) error {
+	lo, hi := lp.From-1, lp.Checkpoint.Seq
+	first, _ := slices.BinarySearchFunc(c.st.Checkpoints, lo, func(k seenCheckpoint, seq uint64) int { return cmp.Compare(k.Seq, seq) })
+	if kept := c.st.Checkpoints[first:]; len(kept) > 0 && kept[0].Seq <= hi {
+		// Walk the chain from Prev (after seq lo) over the records and the
+		// tail, comparing at each kept seq.
+		seq, h := lo, lp.Prev
+		compare := func() error {
+			for len(kept) > 0 && kept[0].Seq <= seq {
+				if kept[0].Seq == seq && seq > 0 && !bytes.Equal(h[:], kept[0].Head) {
+					return fmt.Errorf("%w: the head after record %d differs from a checkpoint seen before", ErrLogForked, seq)
+				}
+				kept = kept[1:]
+			}
+			return nil
+		}
+		if err := compare(); err != nil {
+			return err
+		}
+		for i := range recs {
+			enc, err := recs[i].AppendBinary(nil)
+			if err != nil { // verified above, cannot happen
+				return fmt.Errorf("%w: %w", ErrLogProof, err)
+			}
+			seq, h = seq+1, ledger.Next(h, ledger.Leaf(enc))
+			if err := compare(); err != nil {
+				return err
+			}
+		}
+		for _, leaf := range lp.Tail {
+			if len(kept) == 0 || kept[0].Seq > hi {
+				break
+			}
+			seq, h = seq+1, ledger.Next(h, leaf)
+			if err := compare(); err != nil {
+				return err
+			}
+		}
+	}
+	enc, err := lp.Checkpoint.MarshalBinary()
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrLogProof, err)
 	}
+	i, found := slices.BinarySearchFunc(c.st.Checkpoints, hi, func(k seenCheckpoint, seq uint64) int { return cmp.Compare(k.Seq, seq) })
+	if !found {
+		c.st.Checkpoints = slices.Insert(c.st.Checkpoints, i, seenCheckpoint{Seq: hi, Head: bytes.Clone(lp.Checkpoint.Head[:]), Signed: enc})
+		if len(c.st.Checkpoints) > maxCheckpoints {
+			c.st.Checkpoints = slices.Delete(c.st.Checkpoints, 0, len(c.st.Checkpoints)-maxCheckpoints)
+		}
+	}
 	return nil
+}
+
+// Checkpoints returns the signed ledger checkpoints this client has seen
+// in verified proofs, oldest seq first: with the ledger key, two of them
+// with the same seq and different heads (ErrLogForked) prove the service
+// rewrote the tenant's history.
+func (c *Client) Checkpoints() []ledger.Checkpoint {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]ledger.Checkpoint, 0, len(c.st.Checkpoints))
+	for _, k := range c.st.Checkpoints {
+		var cp ledger.Checkpoint
+		if cp.UnmarshalBinary(k.Signed) == nil {
+			out = append(out, cp)
+		}
+	}
+	return out
 }
 
 // AccessReport lists who read the tenant's logs between from and to (zero

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hisoka-project/hisoka/crypto"
+	"github.com/hisoka-project/hisoka/store/ledger"
 )
 
 // Files of the state directory. Every file is written 0600 through a
@@ -58,6 +59,9 @@ type state struct {
 	// Unopened counts entries with one of the tenant's tags whose payload
 	// did not open (forged; Client.Unopened). Local diagnostics only.
 	Unopened uint64 `json:"unopened,omitempty"`
+	// Checkpoints are the ledger checkpoints seen in verified log proofs,
+	// by increasing seq, to notice a rewritten history (ErrLogForked).
+	Checkpoints []seenCheckpoint `json:"checkpoints,omitempty"`
 	// Pending are verified notifications not yet handed to the caller.
 	Pending []Notification `json:"pending,omitempty"`
 }
@@ -66,6 +70,14 @@ type periodKey struct {
 	Period uint64    `json:"period"`
 	KeyID  []byte    `json:"key_id"`
 	End    time.Time `json:"end"` // the end of the period in which the server mints with it
+}
+
+// seenCheckpoint is a ledger checkpoint from a verified proof: its seq and
+// head, and the signed checkpoint itself (ledger encoding) as evidence.
+type seenCheckpoint struct {
+	Seq    uint64 `json:"seq"`
+	Head   []byte `json:"head"`
+	Signed []byte `json:"checkpoint"`
 }
 
 // subscription is a stored subscription with its tokens, one per key period.
@@ -245,6 +257,13 @@ func parseState(b []byte) (*state, error) {
 	for _, k := range s.Keys {
 		if len(k.KeyID) != 32 {
 			return bad("key id")
+		}
+	}
+	for i, k := range s.Checkpoints {
+		var cp ledger.Checkpoint
+		if len(k.Head) != 32 || k.Seq == 0 || (i > 0 && k.Seq <= s.Checkpoints[i-1].Seq) ||
+			cp.UnmarshalBinary(k.Signed) != nil || cp.Seq != k.Seq || !bytes.Equal(cp.Head[:], k.Head) || cp.Tenant != s.Tenant {
+			return bad("checkpoint")
 		}
 	}
 	seen := map[string]bool{}

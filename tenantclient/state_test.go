@@ -52,6 +52,38 @@ func TestParseState(t *testing.T) {
 	}
 }
 
+// TestParseStateCheckpoints: kept ledger checkpoints parse, and a kept
+// checkpoint that is out of order or disagrees with its signed form is a
+// bad state.
+func TestParseStateCheckpoints(t *testing.T) {
+	good, err := os.ReadFile("testdata/state-checkpoints.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := parseState(good)
+	if err != nil || len(s.Checkpoints) != 2 || s.Checkpoints[0].Seq != 2 || s.Checkpoints[1].Seq != 4 {
+		t.Fatalf("%+v, %v", s, err)
+	}
+	edit := func(old, new string) []byte { return bytes.Replace(good, []byte(old), []byte(new), 1) }
+	for _, c := range []struct {
+		name string
+		in   []byte
+	}{
+		{"seq not its checkpoint's", edit(`"seq": 2,`, `"seq": 3,`)},
+		{"seq zero", edit(`"seq": 2,`, `"seq": 0,`)},
+		{"out of order", edit(`"seq": 4,`, `"seq": 1,`)},
+		{"head not its checkpoint's", edit(`"head": "xC/542uAzq7i3taoKfCoP2Fold01bEBsCbJHxjVCDto="`, `"head": "xreKNHlzsi4BuKjnkcP805MN8Y2DIbeqRtaR2/4np5Y="`)},
+		{"short head", edit(`"head": "xC/542uAzq7i3taoKfCoP2Fold01bEBsCbJHxjVCDto="`, `"head": "xC8="`)},
+		{"checkpoint does not parse", edit(`"checkpoint": "SExDMQh0`, `"checkpoint": "AAAAAAAA`)},
+		{"another tenant", edit(`"tenant": "tenant-l"`, `"tenant": "tenant-m"`)},
+	} {
+		s, err := parseState(c.in)
+		if !errors.Is(err, ErrState) || s != nil {
+			t.Errorf("%s: %v, %v", c.name, s, err)
+		}
+	}
+}
+
 func TestParseIdentity(t *testing.T) {
 	good, err := os.ReadFile("testdata/identity.json")
 	if err != nil {
@@ -101,6 +133,11 @@ func FuzzParseState(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(good)
+	withCheckpoints, err := os.ReadFile("testdata/state-checkpoints.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(withCheckpoints)
 	f.Add([]byte(`{"version":1,"tenant":"t","last_seq":0,"last_epoch":0,"match_epoch":0}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := parseState(b)
