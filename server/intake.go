@@ -30,8 +30,9 @@ var levelSeverity = map[string]uint8{
 
 // toStore turns a received line into a stored record: the parser pulls
 // out time, host, program, severity and the OpenStack ids as searchable
-// fields. Lines are cut to the store's line bound (marked, never dropped).
-func toStore(p *matcher.Parser, r *ingest.Record, received time.Time, maxLine int) store.Record {
+// fields; fallback (whose Reference is the receive time) places year-less
+// stamps that p cannot. Lines are cut to the store's line bound (marked, never dropped).
+func toStore(p, fallback *matcher.Parser, r *ingest.Record, received time.Time, maxLine int) store.Record {
 	line := r.Line
 	orig := r.OriginalLen
 	truncated := r.Truncated
@@ -49,6 +50,9 @@ func toStore(p *matcher.Parser, r *ingest.Record, received time.Time, maxLine in
 		line, truncated = line[:cut], true
 	}
 	mr, _ := p.ParseOrRaw([]byte(line))
+	if !mr.Time.IsZero() && mr.Time.Year() <= 1970 { // a year-less stamp with no dated line before it
+		mr, _ = fallback.ParseOrRaw([]byte(line))
+	}
 	rec := store.Record{Time: r.Time, Received: received, Severity: 6, Source: clipField(r.Source), Line: line}
 	if rec.Time.IsZero() {
 		rec.Time = mr.Time
@@ -116,12 +120,15 @@ func (svc *service) appendLines(ctx context.Context, transport, tenant string, l
 		return 0, 0, nil
 	}
 	now := svc.now()
-	p := matcher.Parser{Reference: now} // year-less syslog stamps are of the year they arrive in
+	// Year-less syslog stamps take their year from the dated lines before
+	// them in the same request; with none, from the receive time.
+	var p matcher.Parser
+	fallback := matcher.Parser{Reference: now}
 	recs := make([]store.Record, len(lines))
 	bytes := 0
 	truncated := 0
 	for i := range lines {
-		recs[i] = toStore(&p, &lines[i], now, int(svc.s.cfg.Limits.MaxLineBytes))
+		recs[i] = toStore(&p, &fallback, &lines[i], now, int(svc.s.cfg.Limits.MaxLineBytes))
 		bytes += len(recs[i].Line)
 		if _, ok := recs[i].Fields["truncated_from"]; ok {
 			truncated++

@@ -280,14 +280,12 @@ func (p *pipeline) step(ctx context.Context) (int, error) {
 		var dets []matcher.Detection
 		for i := range recs {
 			r := &recs[i]
-			// Year-less stamps take their year from when the line was
-			// received: stored, so a replay parses exactly as before.
-			p.parser.Reference = r.Received
 			mr, _ := p.parser.ParseOrRaw([]byte(r.Line))
 			mr.Seq = r.Seq
-			if mr.Time.IsZero() {
-				mr.Time = r.Time
-			}
+			// The stored event time, resolved once at ingest (sender's
+			// time, the line's, or the receive time; year-less stamps
+			// placed then), so a replay sees exactly the same times.
+			mr.Time = r.Time
 			for _, d := range p.engine.Process(&mr) {
 				dets = append(dets, cloneDetection(d))
 			}
