@@ -327,7 +327,7 @@ func (p *pipeline) idle(ctx context.Context) error {
 			}
 		}
 	}
-	if p.dirty || time.Since(p.saved) >= time.Minute {
+	if p.dirty { // idle streams write nothing
 		return p.save(ctx)
 	}
 	return nil
