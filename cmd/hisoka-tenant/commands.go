@@ -289,7 +289,7 @@ func runPoll(ctx context.Context, e *env, args []string) error {
 	fs, c := newFlags(e, "poll")
 	follow := fs.Bool("follow", false, "keep long-polling; verification errors are reported and polling goes on")
 	wait := fs.Duration("wait", 0, "how long one poll waits for a new batch (at most 60s; --follow defaults to 30s)")
-	max := fs.Int("max", 0, "with --follow, stop after this many notifications (0: never)")
+	forDur := fs.Duration("for", 0, "with --follow, stop after this long (0: until interrupted)")
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
@@ -323,7 +323,15 @@ func runPoll(ctx context.Context, e *env, args []string) error {
 	if *wait == 0 {
 		*wait = 30 * time.Second
 	}
-	got := 0
+	// When following stops never depends on what was received (there is
+	// deliberately no "stop after N notifications"): the server would see
+	// the tenant stop polling right after a batch it recognised something
+	// in.
+	if *forDur > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *forDur)
+		defer cancel()
+	}
 	for n, err := range cl.Notifications(ctx, *wait) {
 		if err != nil {
 			fmt.Fprintln(e.stderr, "hisoka-tenant:", err)
@@ -331,10 +339,6 @@ func runPoll(ctx context.Context, e *env, args []string) error {
 		}
 		if err := enc.Encode(n); err != nil {
 			return err
-		}
-		got++
-		if *max > 0 && got >= *max {
-			break
 		}
 	}
 	return nil

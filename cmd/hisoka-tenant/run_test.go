@@ -251,7 +251,7 @@ func TestSession(t *testing.T) {
 	}
 	cut := create.End.Add(time.Second)
 	feed(time.Time{}, cut)
-	if out := s.must("poll", "--follow", "--max", "1", "--wait", "10s"); !strings.Contains(out, `"pattern":"vm.create"`) {
+	if out := s.must("poll", "--follow", "--for", "3s", "--wait", "1s"); !strings.Contains(out, `"pattern":"vm.create"`) {
 		t.Fatalf("poll: %q", out)
 	}
 	s.must("poll")
@@ -286,7 +286,7 @@ func TestSession(t *testing.T) {
 	if _, err := s.run("poll", "--url", proxy.URL, "--wait", "10s"); err == nil {
 		t.Fatal("a tampered board was accepted")
 	}
-	if out := s.must("poll", "--follow", "--max", "1", "--wait", "10s"); !strings.Contains(out, `"pattern":"vm.delete"`) {
+	if out := s.must("poll", "--follow", "--for", "3s", "--wait", "1s"); !strings.Contains(out, `"pattern":"vm.delete"`) {
 		t.Fatalf("poll: %q", out)
 	}
 	s.must("poll")
