@@ -35,6 +35,28 @@ func vectorKeyring(f *testing.F) *Keyring {
 
 var vectorNow = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 
+// fuzzCanonical fuzzes a strict decoder with the invariant every one of them
+// keeps: on error the result is nil; on success, encoding the result gives
+// back exactly the input bytes (the encoding is canonical).
+func fuzzCanonical[T any](f *testing.F, parse func([]byte) (*T, error), encode func(*T) ([]byte, error), seeds ...[]byte) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := parse(b)
+		if err != nil {
+			if v != nil {
+				t.Fatal("non-nil result with error")
+			}
+			return
+		}
+		enc, err := encode(v)
+		if err != nil || !bytes.Equal(enc, b) {
+			t.Fatalf("round trip: %v", err)
+		}
+	})
+}
+
 func FuzzParseDescriptor(f *testing.F) {
 	v := loadVectors(f)
 	f.Add([]byte(v.Descriptor.Encoding))
@@ -92,38 +114,12 @@ func FuzzParseDirectory(f *testing.F) {
 
 func FuzzParseEvaluationRequest(f *testing.F) {
 	v := loadVectors(f)
-	f.Add([]byte(v.Request))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := ParseEvaluationRequest(b)
-		if err != nil {
-			if r != nil {
-				t.Fatal("non-nil result with error")
-			}
-			return
-		}
-		enc, err := r.MarshalBinary()
-		if err != nil || !bytes.Equal(enc, b) {
-			t.Fatalf("round trip: %v", err)
-		}
-	})
+	fuzzCanonical(f, ParseEvaluationRequest, (*EvaluationRequest).MarshalBinary, []byte(v.Request))
 }
 
 func FuzzParseEvaluationResponse(f *testing.F) {
 	v := loadVectors(f)
-	f.Add([]byte(v.Response))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := ParseEvaluationResponse(b)
-		if err != nil {
-			if r != nil {
-				t.Fatal("non-nil result with error")
-			}
-			return
-		}
-		enc, err := r.MarshalBinary()
-		if err != nil || !bytes.Equal(enc, b) {
-			t.Fatalf("round trip: %v", err)
-		}
-	})
+	fuzzCanonical(f, ParseEvaluationResponse, (*EvaluationResponse).MarshalBinary, []byte(v.Response))
 }
 
 // The server's whole evaluation path on arbitrary request bytes.
@@ -160,40 +156,13 @@ func FuzzFinalize(f *testing.F) {
 
 func FuzzParseBatch(f *testing.F) {
 	v := loadVectors(f)
-	f.Add([]byte(v.Batch))
-	f.Add([]byte(v.NextBatch))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		bt, err := ParseBatch(b)
-		if err != nil {
-			if bt != nil {
-				t.Fatal("non-nil result with error")
-			}
-			return
-		}
-		enc, _ := bt.MarshalBinary()
-		if !bytes.Equal(enc, b) {
-			t.Fatal("round trip")
-		}
-	})
+	fuzzCanonical(f, ParseBatch, (*Batch).MarshalBinary, []byte(v.Batch), []byte(v.NextBatch))
 }
 
 func FuzzOpenStored(f *testing.F) {
 	v := loadVectors(f)
-	f.Add([]byte(v.BatchStored))
 	kr := vectorKeyring(f)
-	f.Fuzz(func(t *testing.T, b []byte) {
-		bt, err := kr.OpenStored(b)
-		if err != nil {
-			if bt != nil {
-				t.Fatal("non-nil result with error")
-			}
-			return
-		}
-		enc, err := bt.MarshalStored()
-		if err != nil || !bytes.Equal(enc, b) {
-			t.Fatalf("round trip: %v", err)
-		}
-	})
+	fuzzCanonical(f, kr.OpenStored, (*Batch).MarshalStored, []byte(v.BatchStored))
 }
 
 func FuzzChainVerify(f *testing.F) {
@@ -247,20 +216,7 @@ func FuzzOpenPayload(f *testing.F) {
 func FuzzParseKeyring(f *testing.F) {
 	kr := vectorKeyring(f)
 	b, _ := kr.MarshalBinary()
-	f.Add(b)
-	f.Fuzz(func(t *testing.T, b []byte) {
-		k, err := ParseKeyring(b)
-		if err != nil {
-			if k != nil {
-				t.Fatal("non-nil result with error")
-			}
-			return
-		}
-		enc, _ := k.MarshalBinary()
-		if !bytes.Equal(enc, b) {
-			t.Fatal("round trip")
-		}
-	})
+	fuzzCanonical(f, ParseKeyring, (*Keyring).MarshalBinary, b)
 }
 
 func FuzzIdentityOpen(f *testing.F) {
