@@ -78,7 +78,7 @@ func Example() {
 			fmt.Printf("%s: %s on the tenant's VM, severity %d, %d log events\n", n.Subscription, n.Pattern, n.Severity, n.Count)
 		}
 		if len(ns) > 0 {
-			break
+			break // the example ends here; a tenant keeps polling whatever it got
 		}
 	}
 	// Output:

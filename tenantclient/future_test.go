@@ -94,4 +94,31 @@ func TestFutureBatch(t *testing.T) {
 	if !errors.Is(err, crypto.ErrBatchFuture) || !errors.Is(err, tenantclient.ErrWithheld) || !errors.Is(err, crypto.ErrBatchStale) {
 		t.Fatalf("err = %v, want the future batch and a stale board", err)
 	}
+
+	// A state saved by a version that accepted a far-future batch: the
+	// freshness check cannot be silenced by it either.
+	raw, err = os.ReadFile(filepath.Join(dir, tenantclient.StateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = nil
+	if err := json.Unmarshal(raw, &st); err != nil {
+		t.Fatal(err)
+	}
+	st["last_epoch"] = crypto.EpochAt(far)
+	st["match_epoch"] = crypto.EpochAt(far)
+	raw, _ = json.Marshal(st)
+	if err := os.WriteFile(filepath.Join(dir, tenantclient.StateFile), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Lock()
+	b.wire = b.wire[:len(b.wire)-1] // the board now withholds everything new
+	b.mu.Unlock()
+	c, err = tenantclient.New(tenantclient.Config{URL: srv.URL, StateDir: dir, Now: b.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Poll(t.Context(), 0); !errors.Is(err, tenantclient.ErrTampered) || !errors.Is(err, crypto.ErrBatchFuture) {
+		t.Fatalf("err = %v, want the stored future epoch reported", err)
+	}
 }

@@ -95,14 +95,22 @@ func (c *Client) fetch(ctx context.Context, wait time.Duration) error {
 }
 
 // checkFresh reports ErrWithheld when the last accepted batch is more than
-// an epoch old by the client's clock.
+// an epoch old by the client's clock, and ErrTampered (crypto.ErrBatchFuture)
+// when it is from a later epoch than the clock allows: a state saved by a
+// version that accepted such a batch, which would otherwise keep the
+// freshness check quiet forever.
 func (c *Client) checkFresh() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.verifier.LastSeq > 0 {
-		if err := c.verifier.CheckFresh(c.cfg.Now()); err != nil {
-			return classify(err, ErrWithheld)
-		}
+	if c.verifier.LastSeq == 0 {
+		return nil
+	}
+	now := c.cfg.Now()
+	if c.verifier.LastEpoch > crypto.EpochAt(now)+1 {
+		return classify(crypto.ErrBatchFuture, ErrTampered)
+	}
+	if err := c.verifier.CheckFresh(now); err != nil {
+		return classify(err, ErrWithheld)
 	}
 	return nil
 }
