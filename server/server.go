@@ -240,6 +240,7 @@ func (s *Server) ListenSyslog(sink syslogd.Sink) ([]net.Addr, error) {
 		}
 	}
 	var addrs []net.Addr
+	var transports []syslogd.Transport // transports[i] is what addrs[i] listens for
 	var serve []func() error
 	fail := func(err error) ([]net.Addr, error) {
 		srv.Shutdown(context.Background())
@@ -260,6 +261,7 @@ func (s *Server) ListenSyslog(sink syslogd.Sink) ([]net.Addr, error) {
 			ln = tls.NewListener(ln, tlsCfg)
 		}
 		addrs = append(addrs, ln.Addr())
+		transports = append(transports, l.t)
 		t := l.t
 		serve = append(serve, func() error { return srv.ServeStream(ln, t) })
 	}
@@ -269,13 +271,14 @@ func (s *Server) ListenSyslog(sink syslogd.Sink) ([]net.Addr, error) {
 			return fail(fmt.Errorf("server: syslog udp listener: %w", err))
 		}
 		addrs = append(addrs, pc.LocalAddr())
+		transports = append(transports, syslogd.UDP)
 		serve = append(serve, func() error { return srv.ServePacket(pc) })
 	}
 	s.mu.Lock()
 	s.syslog = srv
 	s.mu.Unlock()
 	for i, f := range serve {
-		s.log.Info("syslog listening", "addr", addrs[i].String())
+		s.log.Info("syslog listening", "transport", string(transports[i]), "addr", addrs[i].String())
 		go func() {
 			if err := f(); err != nil && !errors.Is(err, syslogd.ErrServerClosed) {
 				s.log.Error("syslog listener stopped", "err", err)

@@ -302,6 +302,18 @@ func TestSyslogAndShutdown(t *testing.T) {
 	if _, err := h.srv.ListenSyslog(sink); err == nil {
 		t.Fatal("second ListenSyslog accepted")
 	}
+	// Each listening line names its transport (TCP and UDP may share an
+	// address).
+	listening := map[string]string{}
+	for _, l := range strings.Split(h.logs.String(), "\n") {
+		var rec struct{ Msg, Transport, Addr string }
+		if json.Unmarshal([]byte(l), &rec) == nil && rec.Msg == "syslog listening" {
+			listening[rec.Transport] = rec.Addr
+		}
+	}
+	if listening["tcp"] != addrs[0].String() || listening["udp"] != addrs[1].String() || len(listening) != 2 {
+		t.Fatalf("listening log lines: %v", listening)
+	}
 	tcp, err := net.Dial("tcp", addrs[0].String())
 	if err != nil {
 		t.Fatal(err)

@@ -10,10 +10,19 @@ import (
 // maxDigits bounds the length field of an octet-counted frame.
 const maxDigits = 10
 
-// frameReader splits a byte stream into frames (RFC 6587).
+// frameReader splits a byte stream into frames (RFC 6587). A stream starts
+// out undecided: a frame is octet counted when it starts with digits, SP,
+// '<'. RFC 6587 section 3.4 has one session use one framing method, so once
+// a frame of the stream was octet counted the '<' is no longer required:
+// "digits SP" is taken as a length prefix (a counted message without a
+// PRI, e.g. "98 May 16 10:00:17 host ...", is not read as the start of an
+// LF line that never ends), and only a frame without a plausible length
+// prefix is read as a line.
 type frameReader struct {
 	r   *bufio.Reader
 	max int
+	// counting is set once the stream carried an octet-counted frame.
+	counting bool
 }
 
 type rawFrame struct {
@@ -45,13 +54,14 @@ func (fr *frameReader) next() (rawFrame, error) {
 	}
 	if n, hdr, ok := fr.octetHeader(); ok {
 		fr.r.Discard(hdr)
+		fr.counting = true
 		return fr.counted(n)
 	}
 	return fr.line()
 }
 
 // octetHeader reports whether the next frame is octet counted: digits
-// (first not 0), SP, '<'. It peeks only bytes that belong to the next frame
+// (first not 0), SP, then '<' unless the stream is already counting. It peeks only bytes that belong to the next frame
 // in either framing, so it never waits for data a sender will not send.
 func (fr *frameReader) octetHeader() (n, hdr int, ok bool) {
 	i := 0
@@ -69,6 +79,9 @@ func (fr *frameReader) octetHeader() (n, hdr int, ok bool) {
 			return 0, 0, false
 		}
 		break
+	}
+	if fr.counting {
+		return n, i + 1, true
 	}
 	b, err := fr.r.Peek(i + 2)
 	if err != nil || b[i+1] != '<' {
@@ -158,6 +171,9 @@ func (fr *frameReader) completeBuffered() bool {
 		j++
 	}
 	if j > 0 {
+		if fr.counting && j < len(b) && b[j] == ' ' {
+			return len(b)-(j+1) >= size
+		}
 		if j+1 >= len(b) {
 			return false // cannot tell the framing yet
 		}

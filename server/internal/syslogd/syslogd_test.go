@@ -70,6 +70,10 @@ func TestFrameReader(t *testing.T) {
 		{"line of exactly max with CR", "0123456789\r\n", 10, []string{"0123456789"}, []int{0}},
 		{"long counted truncated", "41 <" + long + "5 <13>b", 10, []string{("<" + long)[:10], "<13>b"}, []int{41, 0}},
 		{"CR inside a line kept", "<13>a\rb\n", 100, []string{"<13>a\rb"}, []int{0}},
+		{"counted stream keeps counting without PRI", "5 <13>a3 abc5 <13>b", 100, []string{"<13>a", "abc", "<13>b"}, []int{0, 0, 0}},
+		{"counted stream, PRI-less frame with digits", "5 <13>a9 12 x y z\n2 ok", 100, []string{"<13>a", "12 x y z\n", "ok"}, []int{0, 0, 0}},
+		{"counted stream falls back to LF without a length", "5 <13>aMay 16 x\n3 abc", 100, []string{"<13>a", "May 16 x", "abc"}, []int{0, 0, 0}},
+		{"undecided stream: PRI-less count is a line", "3 abc\n", 100, []string{"3 abc"}, []int{0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,6 +258,49 @@ func TestTCP(t *testing.T) {
 	c.mu.Unlock()
 	if !f.Truncated || f.OriginalLen != 100 || f.Transport != TCP || f.Peer.Addr().String() != "127.0.0.1" || f.Received.IsZero() {
 		t.Fatalf("frame meta: %+v", f.LogValue())
+	}
+}
+
+// TestTCPCountedWithoutPRI sends, over a real connection, an octet-counted
+// stream (no LF anywhere) where most messages lack a PRI, as some senders
+// do: each must arrive as its own frame (RFC 6587: one framing method per
+// session), not be swallowed into one truncated line.
+func TestTCPCountedWithoutPRI(t *testing.T) {
+	c := &collector{}
+	_, addr, _ := startTCP(t, Config{MaxFrameBytes: 4096}, c)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	var stream strings.Builder
+	for i := range 300 {
+		msg := fmt.Sprintf("May 16 10:00:%02d cp-1 CRON[%d]: (root) CMD (run-parts /etc/cron.hourly)", i%60, i)
+		if i%7 == 0 {
+			msg = "<78>" + msg
+		}
+		want = append(want, msg)
+		fmt.Fprintf(&stream, "%d %s", len(msg), msg)
+	}
+	if _, err := io.WriteString(conn, stream.String()); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	got := c.waitFor(t, len(want))
+	if len(got) != len(want) {
+		t.Fatalf("got %d frames, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("frame %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, f := range c.frames {
+		if f.Truncated {
+			t.Fatalf("frame %d truncated", i)
+		}
 	}
 }
 
