@@ -204,42 +204,61 @@ func (b *boards) publishLocked(ctx context.Context, tenant string, dets []matche
 
 // heartbeat writes a dummy batch for every tenant whose board has no batch
 // in the current epoch: tenants rely on one batch per epoch to detect
-// withheld batches.
+// withheld batches. A tenant whose batch cannot be written is logged and
+// skipped, so it never keeps the tenants after it from their epoch batch;
+// the error returned then only counts the failures.
 func (b *boards) heartbeat(ctx context.Context, now time.Time) error {
 	ts, err := b.svc.st.ListTenants(ctx)
 	if err != nil {
 		return err
 	}
 	epoch := crypto.EpochAt(now)
+	failed := 0
 	for _, t := range ts {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if spec.Reserved(t.ID) {
 			continue
 		}
-		b.mu.Lock()
-		e, ok := b.lastEpoch[t.ID]
-		b.mu.Unlock()
-		if !ok {
-			last, err := b.svc.st.LastBoard(ctx, t.ID)
-			if err == nil {
-				kr, _ := b.svc.keys.get()
-				if prev, err := kr.OpenStored(last.Data); err == nil {
-					e, ok = prev.Epoch(), true
-					b.mu.Lock()
-					b.lastEpoch[t.ID] = e
-					b.mu.Unlock()
-				}
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return err
+		if err := b.heartbeatTenant(ctx, t.ID, epoch); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
+			failed++
+			b.svc.s.log.Error("epoch batch failed", "tenant", t.ID, "err", err)
 		}
-		if ok && e >= epoch {
-			continue
-		}
-		if err := b.publish(ctx, t.ID, nil, false); err != nil {
+	}
+	if failed > 0 {
+		return fmt.Errorf("server: epoch batch failed for %d of %d tenants", failed, len(ts))
+	}
+	return nil
+}
+
+// heartbeatTenant writes tenant's dummy batch unless its board already has
+// a batch in epoch.
+func (b *boards) heartbeatTenant(ctx context.Context, tenant string, epoch uint64) error {
+	b.mu.Lock()
+	e, ok := b.lastEpoch[tenant]
+	b.mu.Unlock()
+	if !ok {
+		last, err := b.svc.st.LastBoard(ctx, tenant)
+		if err == nil {
+			kr, _ := b.svc.keys.get()
+			if prev, err := kr.OpenStored(last.Data); err == nil {
+				e, ok = prev.Epoch(), true
+				b.mu.Lock()
+				b.lastEpoch[tenant] = e
+				b.mu.Unlock()
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 	}
-	return nil
+	if ok && e >= epoch {
+		return nil
+	}
+	return b.publish(ctx, tenant, nil, false)
 }
 
 // served returns the batches after seq in their wire form.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
@@ -249,39 +250,56 @@ func (s *Server) getReport(c echo.Context) error {
 func reportState(tenant string) string { return "report/" + hex.EncodeToString([]byte(tenant)) }
 
 // dailyReports stores every tenant's report of the previous day once a day
-// (checked by housekeeping).
+// (checked by housekeeping). A tenant whose report fails is logged and
+// skipped (tried again at the next check); the others still get theirs.
 func (svc *service) dailyReports(ctx context.Context, now time.Time) error {
 	day := now.UTC().Truncate(24 * time.Hour)
 	ts, err := svc.st.ListTenants(ctx)
 	if err != nil {
 		return err
 	}
+	failed := 0
 	for _, t := range ts {
-		name := reportState(t.ID)
-		if blob, err := svc.st.GetState(ctx, name); err == nil {
-			var old spec.Report
-			if json.Unmarshal(blob, &old) == nil && !old.To.Before(day) {
-				continue
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := svc.dailyReport(ctx, t.ID, day, now); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		rep, err := svc.report(ctx, t.ID, day.Add(-24*time.Hour), day)
-		if err != nil {
-			return err
-		}
-		blob, err := json.Marshal(rep)
-		if err != nil {
-			return err
-		}
-		if err := svc.st.PutState(ctx, name, blob); err != nil {
-			return err
-		}
-		if err := svc.st.AppendAccess(ctx, store.Access{Who: "service:daily-report", When: now, Tenant: t.ID, Action: "report", Query: "scheduled", Count: int64(rep.Lines)}); err != nil {
-			return err
+			failed++
+			svc.s.log.Error("daily report failed", "tenant", t.ID, "err", err)
 		}
 	}
+	if failed > 0 {
+		return fmt.Errorf("server: daily report failed for %d of %d tenants", failed, len(ts))
+	}
 	return nil
+}
+
+// dailyReport stores tenant's report of the day before day unless stored.
+func (svc *service) dailyReport(ctx context.Context, tenant string, day, now time.Time) error {
+	name := reportState(tenant)
+	if blob, err := svc.st.GetState(ctx, name); err == nil {
+		var old spec.Report
+		if json.Unmarshal(blob, &old) == nil && !old.To.Before(day) {
+			return nil
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	rep, err := svc.report(ctx, tenant, day.Add(-24*time.Hour), day)
+	if err != nil {
+		return err
+	}
+	blob, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	if err := svc.st.PutState(ctx, name, blob); err != nil {
+		return err
+	}
+	return svc.st.AppendAccess(ctx, store.Access{Who: "service:daily-report", When: now, Tenant: tenant, Action: "report", Query: "scheduled", Count: int64(rep.Lines)})
 }
 
 // getSources is GET /v1/admin/sources?stream=: per stream and sending
