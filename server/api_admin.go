@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -25,7 +26,10 @@ func wireTenant(t store.Tenant) spec.Tenant {
 }
 
 // postTenant is POST /v1/admin/tenants: register (or update) a tenant with
-// its Ed25519 public key. The answer carries the keys the tenant pins.
+// its Ed25519 public key. The answer carries the keys the tenant pins. An
+// update keeps the tenant's retention unless the request sets one ("0s"
+// keeps forever); a retention change is recorded in the tenant's access
+// log.
 func (s *Server) postTenant(c echo.Context) error {
 	ctx := c.Request().Context()
 	var in spec.Tenant
@@ -53,8 +57,13 @@ func (s *Server) postTenant(c echo.Context) error {
 	}
 	t := store.Tenant{ID: in.ID, PublicKey: in.PublicKey, Created: s.svc.now().UTC(), Retention: ret, Quota: in.Quota, Settings: in.Settings}
 	isNew := false
+	var oldRet time.Duration
 	if old, err := s.svc.st.GetTenant(ctx, in.ID); err == nil {
 		t.Created = old.Created
+		oldRet = old.Retention
+		if in.Retention == "" { // not set: an update keeps it
+			t.Retention = old.Retention
+		}
 	} else if errors.Is(err, store.ErrNotFound) {
 		isNew = true
 	} else {
@@ -62,6 +71,11 @@ func (s *Server) postTenant(c echo.Context) error {
 	}
 	if err := s.svc.st.PutTenant(ctx, t); err != nil {
 		return err
+	}
+	if !isNew && t.Retention != oldRet {
+		if err := s.recordRetention(ctx, t.ID, oldRet, t.Retention); err != nil {
+			return err
+		}
 	}
 	if isNew {
 		// A first batch (dummies) at once, so the tenant's board is fresh

@@ -408,11 +408,32 @@ func (s *Server) putRetention(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	old := t.Retention
 	t.Retention = d
 	if err := s.svc.st.PutTenant(ctx, t); err != nil {
 		return err
 	}
+	if d != old {
+		if err := s.recordRetention(ctx, t.ID, old, d); err != nil {
+			return err
+		}
+	}
 	return c.JSON(http.StatusOK, spec.Retention{Retention: d.String()})
+}
+
+// recordRetention records a change of tenant's retention in its access log
+// (action "retention", query "from -> to"), with the caller as who.
+func (s *Server) recordRetention(ctx context.Context, tenant string, from, to time.Duration) error {
+	return s.audit(ctx, tenant, "retention", retentionText(from)+" -> "+retentionText(to), 0)
+}
+
+// retentionText is a retention for the access log: a duration, or
+// "forever".
+func retentionText(d time.Duration) string {
+	if d <= 0 {
+		return "forever"
+	}
+	return d.String()
 }
 
 func parseRetention(s string) (time.Duration, error) {

@@ -50,7 +50,7 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		fs.StringVar(&id, "id", "", "tenant id")
 		fs.StringVar(&key, "key", "", "tenant Ed25519 public key, base64")
 		fs.StringVar(&project, "project", "", "the tenant's OpenStack project id")
-		fs.StringVar(&retention, "retention", "", "log retention, e.g. 2160h")
+		fs.StringVar(&retention, "retention", "", "log retention, e.g. 2160h, or 0s to keep forever (unset: forever for a new tenant, unchanged on update)")
 		fs.Uint64Var(&quota, "quota", 0, "storage quota in bytes (0: none)")
 	case "resources", "resource-add":
 		fs.StringVar(&id, "id", "", "resource id (instance uuid, volume id, host name)")
