@@ -27,6 +27,10 @@ type boards struct {
 
 	mu        sync.Mutex
 	lastEpoch map[string]uint64 // tenant -> epoch of its last batch
+	// taken holds the occurrence counters taken for entries whose batch was
+	// not appended (under mu), so that posting the same detection again
+	// reuses its counter instead of leaving a hole the tenant must skip.
+	taken map[takenKey]takenCounter
 
 	wmu     sync.Mutex
 	waiters map[string]chan struct{} // closed when the tenant's board grows
@@ -35,7 +39,7 @@ type boards struct {
 }
 
 func newBoards(svc *service) *boards {
-	return &boards{svc: svc, lastEpoch: map[string]uint64{}, waiters: map[string]chan struct{}{}, closing: make(chan struct{})}
+	return &boards{svc: svc, lastEpoch: map[string]uint64{}, taken: map[takenKey]takenCounter{}, waiters: map[string]chan struct{}{}, closing: make(chan struct{})}
 }
 
 // shutdown ends every long poll (each answers with what it has).
@@ -109,6 +113,62 @@ func (b *boards) publish(ctx context.Context, tenant string, dets []matcher.Dete
 // maxBatchDetections bounds the entries of one batch (crypto allows 65,536).
 const maxBatchDetections = 4096
 
+// takenKey names an entry whose counter was taken but whose batch was not
+// appended: the tenant, the detection, the counter key (which binds the
+// token and the epoch) and the encoded payload. The entry at (tenant,
+// token, epoch, counter) is a function of exactly these, so a counter
+// reused under the same takenKey yields the very same entry bytes; a
+// counter value is never reused for a different entry (spec/protocol.md
+// section 6.3: the entry key and its fixed nonce are unique to the
+// occurrence).
+type takenKey struct {
+	tenant, detection string
+	counterKey        [16]byte
+	payload           string
+}
+
+type takenCounter struct {
+	epoch uint64
+	n     uint64
+}
+
+// maxTaken bounds the counters kept for retries; beyond it a failed
+// append leaves holes, as the tenant's lookahead allows (section 9).
+const maxTaken = 1 << 16
+
+// counter returns the occurrence counter of an entry: the one taken for
+// the same entry by an earlier attempt whose batch was not appended, else
+// a new one from the store. mu is held.
+func (b *boards) counter(ctx context.Context, k takenKey, epoch uint64) (uint64, error) {
+	if c, ok := b.taken[k]; ok {
+		return c.n, nil
+	}
+	n, err := b.svc.st.AddCounter(ctx, k.tenant, "occ-"+hex.EncodeToString(k.counterKey[:]), 1)
+	if err != nil {
+		return 0, err
+	}
+	if n < 1 {
+		return 0, fmt.Errorf("server: occurrence counter %d", n)
+	}
+	if len(b.taken) >= maxTaken {
+		b.pruneTaken(epoch)
+	}
+	if len(b.taken) < maxTaken {
+		b.taken[k] = takenCounter{epoch: epoch, n: uint64(n - 1)}
+	}
+	return uint64(n - 1), nil
+}
+
+// pruneTaken forgets counters of epochs before epoch: a batch of a later
+// epoch takes new counters anyway.
+func (b *boards) pruneTaken(epoch uint64) {
+	for k, c := range b.taken {
+		if c.epoch < epoch {
+			delete(b.taken, k)
+		}
+	}
+}
+
 func (b *boards) publishLocked(ctx context.Context, tenant string, dets []matcher.Detection, ownStream bool) error {
 	st := b.svc.st
 	var ids []string
@@ -149,13 +209,9 @@ func (b *boards) publishLocked(ctx context.Context, tenant string, dets []matche
 	}
 	period := kr.Schedule().PeriodAt(now)
 	entries := make([]crypto.Entry, 0, len(fresh))
+	keys := make([]takenKey, 0, len(fresh))
 	for _, d := range fresh {
 		tok, err := minter.Mint(tenant, period, descriptor(d, ownStream))
-		if err != nil {
-			return err
-		}
-		ck := tok.CounterKey(epoch)
-		n, err := st.AddCounter(ctx, tenant, "occ-"+hex.EncodeToString(ck[:]), 1)
 		if err != nil {
 			return err
 		}
@@ -167,13 +223,22 @@ func (b *boards) publishLocked(ctx context.Context, tenant string, dets []matche
 		if sev < 0 {
 			sev = 0
 		}
-		e, err := crypto.NewEntry(&tok, tenant, epoch, uint64(n-1), crypto.Payload{
-			Start: d.Start, End: end, Severity: crypto.Severity(min(sev, 255)), Count: uint32(max(d.Count, 1)),
-		})
+		p := crypto.Payload{Start: d.Start, End: end, Severity: crypto.Severity(min(sev, 255)), Count: uint32(max(d.Count, 1))}
+		pb, err := p.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		k := takenKey{tenant: tenant, detection: d.DetectionID, counterKey: tok.CounterKey(epoch), payload: string(pb)}
+		n, err := b.counter(ctx, k, epoch)
+		if err != nil {
+			return err
+		}
+		e, err := crypto.NewEntry(&tok, tenant, epoch, n, p)
 		if err != nil {
 			return err
 		}
 		entries = append(entries, e)
+		keys = append(keys, k)
 	}
 	batch, err := kr.SealBatch(h, entries, boardPad)
 	if err != nil {
@@ -186,6 +251,12 @@ func (b *boards) publishLocked(ctx context.Context, tenant string, dets []matche
 	start := time.Now()
 	if err := st.AppendBoard(ctx, tenant, store.BoardBatch{Seq: h.Seq, Data: data, Detections: ids}); err != nil {
 		return fmt.Errorf("server: board append: %w", err)
+	}
+	for _, k := range keys { // written: these counters are spent
+		delete(b.taken, k)
+	}
+	if len(b.taken) > 0 {
+		b.pruneTaken(epoch)
 	}
 	b.svc.s.metrics.ObserveStore("append_board", start)
 	b.svc.s.metrics.BoardBatches.Inc()

@@ -64,6 +64,11 @@
 // Exactly once: a pipeline saves its cursor and engine state together; a
 // restart replays from the saved cursor, the engine gives the same
 // detection ids, and a detection id already on the board is skipped.
+// A batch whose append fails keeps, in memory, the occurrence counters it
+// took: posting the same detection again (same token, epoch and payload)
+// reuses its counter, so the entry is byte for byte the one that failed
+// and a store outage leaves no holes beyond the tenant's lookahead; a
+// counter is never reused for a different entry.
 //
 // Durability: concurrent appends to one stream share one synced store
 // write (group commit); a caller is acknowledged once its lines are durable.
