@@ -49,50 +49,57 @@ func Terms(line string, fn func(term string)) {
 // (scratch, or one it grew) that is valid only during the call.
 func TermBytes(line string, scratch []byte, fn func(term []byte)) {
 	start := -1
-	flush := func(end int) {
-		w := trimDots(line[start:end])
-		start = -1
-		if w == "" {
-			return
-		}
-		b := scratch[:0]
-		if needsLower(w) {
-			for _, r := range strings.ToLower(w) {
-				b = utf8.AppendRune(b, r)
-			}
-		} else {
-			b = append(b, w...)
-		}
-		if len(b) > MaxTermLen {
-			b = b[:MaxTermLen]
-			for !utf8.Valid(b) {
-				b = b[:len(b)-1]
-			}
-		}
-		fn(b)
-	}
 	for i := 0; i < len(line); {
 		c := line[i]
-		in, size := false, 1
 		if c < utf8.RuneSelf {
-			in = asciiTerm[c]
-		} else {
-			var r rune
-			r, size = utf8.DecodeRuneInString(line[i:])
-			in = termRune(r)
+			if asciiTerm[c] {
+				if start < 0 {
+					start = i
+				}
+			} else if start >= 0 {
+				emitTerm(line[start:i], scratch, fn)
+				start = -1
+			}
+			i++
+			continue
 		}
-		if in {
+		r, size := utf8.DecodeRuneInString(line[i:])
+		if termRune(r) {
 			if start < 0 {
 				start = i
 			}
 		} else if start >= 0 {
-			flush(i)
+			emitTerm(line[start:i], scratch, fn)
+			start = -1
 		}
 		i += size
 	}
 	if start >= 0 {
-		flush(len(line))
+		emitTerm(line[start:], scratch, fn)
 	}
+}
+
+// emitTerm trims, lower-cases and cuts the word w and passes it to fn.
+func emitTerm(w string, scratch []byte, fn func(term []byte)) {
+	w = trimDots(w)
+	if w == "" {
+		return
+	}
+	b := scratch[:0]
+	if needsLower(w) {
+		for _, r := range strings.ToLower(w) {
+			b = utf8.AppendRune(b, r)
+		}
+	} else {
+		b = append(b, w...)
+	}
+	if len(b) > MaxTermLen {
+		b = b[:MaxTermLen]
+		for !utf8.Valid(b) {
+			b = b[:len(b)-1]
+		}
+	}
+	fn(b)
 }
 
 func needsLower(s string) bool {

@@ -43,3 +43,11 @@ func (b bloom) has(s string) bool {
 }
 
 func fieldKey(k, v string) string { return "\x01" + k + "\x00" + v }
+
+// appendFieldKey appends fieldKey(k, v) to b.
+func appendFieldKey(b []byte, k, v string) []byte {
+	b = append(b, 1)
+	b = append(b, k...)
+	b = append(b, 0)
+	return append(b, v...)
+}

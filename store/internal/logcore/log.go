@@ -77,6 +77,7 @@ type Log struct {
 	mu   sync.Mutex
 	tens map[string]*tenantState
 	sets sync.Pool // *hashSet, term hashes of a block being built
+	cols sync.Pool // *[]byte, column encoding of a block being built
 }
 
 type tenantState struct {
@@ -188,6 +189,7 @@ func (l *Log) build(tenant string, prev Head, recs []store.Record, now time.Time
 	// while this one encodes, hashes and compresses.
 	type span struct {
 		start, end int
+		size       int // sum of estimates: bounds the column encoding
 		bloom      chan bloom
 	}
 	var spans []span
@@ -197,7 +199,7 @@ func (l *Log) build(tenant string, prev Head, recs []store.Record, now time.Time
 			size += estimate(&recs[end])
 			end++
 		}
-		sp := span{start: start, end: end, bloom: make(chan bloom, 1)}
+		sp := span{start: start, end: end, size: size, bloom: make(chan bloom, 1)}
 		go func(rs []store.Record, out chan<- bloom) { out <- l.bloomOf(rs) }(recs[start:end], sp.bloom)
 		spans = append(spans, sp)
 		start = end
@@ -256,8 +258,17 @@ func (l *Log) build(tenant string, prev Head, recs []store.Record, now time.Time
 			cur.Buckets = append(cur.Buckets, k)
 		}
 		sort.Slice(cur.Buckets, func(i, j int) bool { return cur.Buckets[i] < cur.Buckets[j] })
-		cols := encodeColumns(make([]byte, 0, 64<<10), norm)
+		colBuf, _ := l.cols.Get().(*[]byte)
+		if colBuf == nil {
+			colBuf = new([]byte)
+		}
+		if cap(*colBuf) < sp.size+16 {
+			*colBuf = make([]byte, 0, sp.size+16)
+		}
+		cols := encodeColumns((*colBuf)[:0], norm)
 		cur.Data = l.enc.EncodeAll(cols, make([]byte, 0, len(cols)/4+64))
+		*colBuf = cols[:0]
+		l.cols.Put(colBuf)
 		c := <-done
 		cur.Bloom = <-sp.bloom
 		if c.err != nil {
@@ -290,17 +301,18 @@ func (l *Log) bloomOf(rs []store.Record) bloom {
 	defer l.sets.Put(terms)
 	terms.reset()
 	var scratch [store.MaxTermLen + 8]byte
-	addTerm := func(t []byte) { terms.add(xxhash.Sum64(t)) }
+	addTerm := terms.addBytes
+	key := make([]byte, 0, 256)
 	for i := range rs {
 		store.TermBytes(rs[i].Line, scratch[:0], addTerm)
 		for k, v := range rs[i].Fields {
-			terms.add(xxhash.Sum64String(fieldKey(k, v)))
+			key = appendFieldKey(key[:0], k, v)
+			terms.add(xxhash.Sum64(key))
 		}
 	}
 	bl := newBloom(terms.len())
 	terms.each(bl.addHash)
 	return bl
-
 }
 
 // decode decompresses a block's records.

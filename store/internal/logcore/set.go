@@ -1,5 +1,7 @@
 package logcore
 
+import "github.com/cespare/xxhash/v2"
+
 // hashSet is an open-addressing set of non-zero 64-bit hashes, reused
 // between blocks.
 type hashSet struct {
@@ -33,6 +35,9 @@ func (s *hashSet) add(h uint64) {
 		}
 	}
 }
+
+// addBytes adds the xxhash of b.
+func (s *hashSet) addBytes(b []byte) { s.add(xxhash.Sum64(b)) }
 
 func (s *hashSet) grow() {
 	old := s.slots
