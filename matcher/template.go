@@ -110,6 +110,23 @@ const (
 	fnvPrim = 1099511628211
 )
 
+// Byte classes tokenize looks for inside a token; every other byte is 0.
+const (
+	clSpace uint8 = 1 << iota
+	clDigit
+	clSlash
+	clEq
+)
+
+var tokClass = func() (t [256]uint8) {
+	t[' '], t['\t'] = clSpace, clSpace
+	for c := '0'; c <= '9'; c++ {
+		t[c] = clDigit
+	}
+	t['/'], t['='] = clSlash, clEq
+	return t
+}()
+
 // tokenize splits msg on spaces into m.spans and returns the skeleton hash.
 // A run of adjacent variable tokens (not key=value) is one span, so that a
 // list of paths, addresses or ids of any length is one placeholder.
@@ -132,23 +149,29 @@ func (m *Miner) tokenize(msg []byte) uint64 {
 			m.spans = append(m.spans, span{s: int32(s), e: int32(i), isVar: true, vs: int32(s), ve: int32(i)})
 			break
 		}
-		digit, eq, colonSlash := false, -1, false
-		for i < n && msg[i] != ' ' && msg[i] != '\t' {
-			c := msg[i]
-			switch {
-			case c >= '0' && c <= '9':
-				digit = true
-			case c == '/':
-				if i >= s+1 && msg[i-1] == ':' {
+		eq, colonSlash := -1, false
+		var seen uint8
+		for ; i < n; i++ {
+			k := tokClass[msg[i]]
+			if k == 0 {
+				continue // the common case: a byte of no interest
+			}
+			if k == clSpace {
+				break
+			}
+			seen |= k
+			switch k {
+			case clSlash:
+				if i > s && msg[i-1] == ':' {
 					colonSlash = true
 				}
-			case c == '=':
+			case clEq:
 				if eq < 0 {
 					eq = i
 				}
 			}
-			i++
 		}
+		digit := seen&clDigit != 0
 		sp := span{s: int32(s), e: int32(i)}
 		kv := eq > s && eq < i-1 && msg[s] != '/' && !colonSlash
 		if i-s == 2 && isEmptyPair(msg[s], msg[s+1]) {
