@@ -47,33 +47,44 @@ var (
 // in cfg.DataDir/store. signer signs the ledger checkpoints. The returned
 // closer closes the store and any client.
 func OpenBackend(cfg config.Config, signer ed25519.PrivateKey) (Backend, io.Closer, error) {
+	st, _, closer, err := openBackend(cfg, signer)
+	return st, closer, err
+}
+
+// redisPrefix starts every key of the Redis store (its default) and of the
+// replay guard.
+const redisPrefix = "hk:"
+
+// openBackend is [OpenBackend], also returning the Redis client (nil for
+// the embedded store).
+func openBackend(cfg config.Config, signer ed25519.PrivateKey) (Backend, goredis.UniversalClient, io.Closer, error) {
 	if cfg.Redis == "" {
 		db, err := embedded.Open(cfg.DataDir+"/store", embedded.Options{Signer: signer})
 		if err != nil {
-			return nil, nil, fmt.Errorf("server: open embedded store: %w", err)
+			return nil, nil, nil, fmt.Errorf("server: open embedded store: %w", err)
 		}
-		return db, db, nil
+		return db, nil, db, nil
 	}
 	var client goredis.UniversalClient
 	if u, err := url.Parse(cfg.Redis); err == nil && u.Query().Has("addr") {
 		opt, err := goredis.ParseClusterURL(cfg.Redis)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: redis cluster URL", config.ErrInvalid)
+			return nil, nil, nil, fmt.Errorf("%w: redis cluster URL", config.ErrInvalid)
 		}
 		client = goredis.NewClusterClient(opt)
 	} else {
 		opt, err := goredis.ParseURL(cfg.Redis)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: redis URL", config.ErrInvalid)
+			return nil, nil, nil, fmt.Errorf("%w: redis URL", config.ErrInvalid)
 		}
 		client = goredis.NewClient(opt)
 	}
-	st, err := redis.New(redis.Options{Client: client, Signer: signer})
+	st, err := redis.New(redis.Options{Client: client, Prefix: redisPrefix, Signer: signer})
 	if err != nil {
 		client.Close()
-		return nil, nil, fmt.Errorf("server: open redis store: %w", err)
+		return nil, nil, nil, fmt.Errorf("server: open redis store: %w", err)
 	}
-	return st, closers{st, client}, nil
+	return st, client, closers{st, client}, nil
 }
 
 type closers []io.Closer
@@ -123,7 +134,8 @@ func (k tenantKeys) TenantKey(ctx context.Context, tenant string) (ed25519.Publi
 
 // Open builds the whole service from cfg: the issuer key in the data
 // directory, the store, the token verifier (tenant keys from the store,
-// an in-process replay cache), the keyring (created on first start,
+// an in-process replay cache with a per-tenant quota, behind a Redis guard
+// shared by the replicas on the Redis store), the keyring (created on first start,
 // persisted encrypted in the store) and every route. Call [Server.Start]
 // to listen and run the pipeline, and [Server.Close] after
 // [Server.Shutdown].
@@ -138,16 +150,20 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, rnd io.Reade
 	if err != nil {
 		return nil, err
 	}
-	st, closer, err := OpenBackend(cfg, issuerKey)
+	st, rc, closer, err := openBackend(cfg, issuerKey)
 	if err != nil {
 		return nil, err
+	}
+	var replay auth.ReplayGuard = auth.NewReplayCache(cfg.Auth.ReplayCacheSize, cfg.Auth.ReplayPerTenant, nil)
+	if rc != nil {
+		replay = &redisReplay{local: replay.(*auth.ReplayCache), c: rc, prefix: redisPrefix, now: time.Now}
 	}
 	v, err := auth.NewVerifier(auth.VerifierConfig{
 		IssuerName: cfg.Auth.Issuer,
 		IssuerKey:  issuerKey.Public().(ed25519.PublicKey),
 		Audience:   cfg.Auth.Audience,
 		Keys:       tenantKeys{st},
-		Replay:     auth.NewReplayCache(cfg.Auth.ReplayCacheSize, nil),
+		Replay:     replay,
 		Leeway:     cfg.Auth.Leeway,
 	})
 	if err != nil {

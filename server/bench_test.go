@@ -38,7 +38,7 @@ func BenchmarkHTTPIngestTransport(b *testing.B) {
 	}
 	iss := auth.NewIssuer(key, cfg.Auth.Issuer, cfg.Auth.Audience, rand.Reader, nil)
 	v, _ := auth.NewVerifier(auth.VerifierConfig{IssuerName: cfg.Auth.Issuer, IssuerKey: iss.PublicKey(),
-		Audience: cfg.Auth.Audience, Keys: keys{}, Replay: auth.NewReplayCache(10, nil)})
+		Audience: cfg.Auth.Audience, Keys: keys{}, Replay: auth.NewReplayCache(10, 0, nil)})
 	s, err := New(cfg, Deps{Logger: slog.New(slog.DiscardHandler), Verifier: v})
 	if err != nil {
 		b.Fatal(err)

@@ -7,7 +7,10 @@
 // [Open] builds the whole service from a [Config]: the issuer key in the
 // data directory (created on first start), the store ([OpenBackend]: the
 // embedded store in data_dir/store, or Redis), the token verifier (tenant
-// keys from the store), the POPRF keyring (created on first start, kept in
+// keys from the store; tenant token ids kept until they expire in a cache
+// with a per-tenant quota, auth.replay_per_tenant, and on Redis also with
+// SET NX under the tenant's hash tag so a token is used once across
+// replicas), the POPRF keyring (created on first start, kept in
 // the store sealed with AES-256-GCM under a key derived from the issuer
 // key, rotated on a timer) and every route. [Server.Start] listens and
 // starts the background work; [Server.Shutdown] then [Server.Close] stop it
@@ -31,7 +34,9 @@
 // token), auth.RequireRole (403 outside the route's role), for
 // /v1/tenants/{tenant}/... a check that the tenant is the caller (403
 // otherwise; the reserved streams are nobody's), and a per-caller token
-// bucket (429 with Retry-After). Handlers return errors; the one error
+// bucket (429 with Retry-After; a tenant token is charged inside the
+// verifier, before its id is claimed, so requests over the rate take no
+// room in the replay cache). Handlers return errors; the one error
 // handler (server/internal/httperr) maps them to status codes and fixed
 // messages with [errorRules] and serviceErrorRules and logs the detail.
 //

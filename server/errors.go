@@ -34,6 +34,7 @@ func errorRules() []httperr.Rule {
 		{Err: auth.ErrLifetime, Status: http.StatusUnauthorized, Message: "token lifetime exceeds 10 minutes"},
 		{Err: auth.ErrUnauthenticated, Status: http.StatusUnauthorized, Message: "invalid token"},
 		{Err: auth.ErrForbidden, Status: http.StatusForbidden, Message: "forbidden"},
+		{Err: auth.ErrReplayQuota, Status: http.StatusTooManyRequests, Message: "too many unexpired tokens, try again later"},
 		{Err: auth.ErrReplayCacheFull, Status: http.StatusServiceUnavailable, Message: "busy, try again later"},
 		{Err: limit.ErrBodyTooLarge, Status: http.StatusRequestEntityTooLarge, Message: "request body too large"},
 		{Err: limit.ErrRateLimited, Status: http.StatusTooManyRequests, Message: "rate limited"},

@@ -111,6 +111,11 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 		// (a small burst lets a client retry at once).
 		evals: limit.NewRates(1/crypto.DefaultEvaluationBudget().PerRequestInterval.Seconds(), evalBurst, 1<<20, nil),
 	}
+	if s.verifier != nil {
+		// Tenant tokens are charged to the tenant's request rate before
+		// their id is claimed (callerKey then skips them).
+		s.verifier = s.verifier.WithLimit(tenantRequests{s.requests})
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errors.Handle
@@ -176,14 +181,25 @@ func (s *Server) guard(roles ...auth.Role) []echo.MiddlewareFunc {
 
 func callerKey(c echo.Context) string {
 	p, ok := auth.FromContext(c.Request().Context())
-	if !ok {
-		return ""
+	if !ok || p.Role == auth.RoleTenant {
+		return "" // tenant tokens were charged by the verifier (tenantRequests)
 	}
 	if p.Tenant != "" {
-		return "tenant/" + p.Tenant
+		return tenantRequestKey(p.Tenant)
 	}
 	return string(p.Role) + "/" + p.TokenID
 }
+
+// tenantRequestKey is a tenant's bucket of API requests, shared by its own
+// tokens and the ingest tokens minted for it.
+func tenantRequestKey(tenant string) string { return "tenant/" + tenant }
+
+// tenantRequests charges a tenant token's request to the tenant's bucket
+// before the verifier claims the token's id, so a tenant over its rate
+// takes no room in the replay guard.
+type tenantRequests struct{ r *limit.Rates }
+
+func (t tenantRequests) TakeTenant(tenant string) error { return t.r.Take(tenantRequestKey(tenant), 1) }
 
 // TakeLines charges n ingested lines to tenant's bucket ("" for platform
 // logs), returning a [*limit.RetryError] (HTTP 429 with Retry-After) when

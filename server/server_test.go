@@ -90,7 +90,7 @@ func newHarness(t *testing.T, cfg config.Config, extra func(*Server)) *harness {
 	v, err := auth.NewVerifier(auth.VerifierConfig{
 		IssuerName: cfg.Auth.Issuer, IssuerKey: h.issuer.PublicKey(), Audience: cfg.Auth.Audience,
 		Keys:   keys{"tenant-a": h.tenant.Public().(ed25519.PublicKey)},
-		Replay: auth.NewReplayCache(cfg.Auth.ReplayCacheSize, nil),
+		Replay: auth.NewReplayCache(cfg.Auth.ReplayCacheSize, cfg.Auth.ReplayPerTenant, nil),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -59,7 +59,7 @@ func newFixture(t testing.TB) *fixture {
 		IssuerKey:  f.issuer.PublicKey(),
 		Audience:   testAudience,
 		Keys:       keyMap{"tenant-a": f.tenantA.Public().(ed25519.PublicKey)},
-		Replay:     NewReplayCache(1000, clock),
+		Replay:     NewReplayCache(1000, 0, clock),
 		Now:        clock,
 	})
 	if err != nil {
@@ -225,26 +225,100 @@ func TestVerifyReplay(t *testing.T) {
 
 func TestReplayCacheBounded(t *testing.T) {
 	now := epoch
-	r := NewReplayCache(2, func() time.Time { return now })
+	r := NewReplayCache(2, 0, func() time.Time { return now })
 	ctx := context.Background()
 	for _, k := range []string{"a", "b"} {
-		if err := r.Claim(ctx, k, now.Add(time.Minute)); err != nil {
+		if err := r.Claim(ctx, "t", k, now.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := r.Claim(ctx, "c", now.Add(time.Minute)); !errors.Is(err, ErrReplayCacheFull) {
+	if err := r.Claim(ctx, "t", "c", now.Add(time.Minute)); !errors.Is(err, ErrReplayCacheFull) {
 		t.Fatalf("full cache: %v", err)
 	}
-	if err := r.Claim(ctx, "a", now.Add(time.Minute)); !errors.Is(err, ErrReplayed) {
+	if err := r.Claim(ctx, "t", "a", now.Add(time.Minute)); !errors.Is(err, ErrReplayed) {
 		t.Fatalf("replay in full cache: %v", err)
 	}
+	if err := r.Claim(ctx, "u", "a", now.Add(time.Minute)); !errors.Is(err, ErrReplayCacheFull) {
+		t.Fatalf("another tenant's id in a full cache: %v", err)
+	}
 	now = now.Add(2 * time.Minute)
-	if err := r.Claim(ctx, "c", now.Add(time.Minute)); err != nil {
+	if err := r.Claim(ctx, "t", "c", now.Add(time.Minute)); err != nil {
 		t.Fatalf("after expiry: %v", err)
 	}
 	if r.Len() != 1 {
 		t.Fatalf("len = %d, want 1 (expired ids dropped)", r.Len())
 	}
+}
+
+// TestReplayCacheTenantQuota: one tenant filling its quota gets a retry
+// error (429), the others still claim; the quota frees as ids expire; the
+// same id of two tenants are two ids.
+func TestReplayCacheTenantQuota(t *testing.T) {
+	now := epoch
+	r := NewReplayCache(100, 3, func() time.Time { return now })
+	ctx := context.Background()
+	for i := range 3 {
+		if err := r.Claim(ctx, "greedy", fmt.Sprint(i), now.Add(time.Duration(i+1)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := r.Claim(ctx, "greedy", "3", now.Add(time.Minute))
+	var qe *QuotaError
+	if !errors.Is(err, ErrReplayQuota) || !errors.As(err, &qe) || qe.RetryAfter() <= 0 {
+		t.Fatalf("over quota: %v", err)
+	}
+	if err := r.Claim(ctx, "greedy", "0", now.Add(time.Minute)); !errors.Is(err, ErrReplayed) {
+		t.Fatalf("replay over quota: %v", err)
+	}
+	for i := range 3 {
+		if err := r.Claim(ctx, "other", fmt.Sprint(i), now.Add(time.Minute)); err != nil {
+			t.Fatalf("other tenant locked out: %v", err)
+		}
+	}
+	now = now.Add(time.Minute) // greedy's first id expired
+	if err := r.Claim(ctx, "greedy", "3", now.Add(time.Minute)); err != nil {
+		t.Fatalf("after one expiry: %v", err)
+	}
+	if err := r.Claim(ctx, "greedy", "4", now.Add(time.Minute)); !errors.Is(err, ErrReplayQuota) {
+		t.Fatalf("quota again: %v", err)
+	}
+}
+
+// TestVerifyLimitsBeforeClaim: a tenant token refused by the rate limiter
+// leaves no id in the replay guard, so the same token passes later.
+func TestVerifyLimitsBeforeClaim(t *testing.T) {
+	f := newFixture(t)
+	lim := &countdown{refuse: 1}
+	v := f.verifier.WithLimit(lim)
+	tok := sign(t, jwt.SigningMethodEdDSA, f.tenantA, tenantClaims(epoch, 5*time.Minute, "limited"))
+	if _, err := v.Verify(context.Background(), tok); !errors.Is(err, errLimited) {
+		t.Fatalf("limited: %v", err)
+	}
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatalf("after the limit: %v", err)
+	}
+	if _, err := v.Verify(context.Background(), tok); !errors.Is(err, ErrReplayed) {
+		t.Fatalf("replay: %v", err)
+	}
+	if lim.tenants[0] != "tenant-a" {
+		t.Fatalf("charged %v", lim.tenants)
+	}
+}
+
+var errLimited = errors.New("test: limited")
+
+type countdown struct {
+	refuse  int
+	tenants []string
+}
+
+func (c *countdown) TakeTenant(tenant string) error {
+	c.tenants = append(c.tenants, tenant)
+	if c.refuse > 0 {
+		c.refuse--
+		return errLimited
+	}
+	return nil
 }
 
 func TestMintOptions(t *testing.T) {

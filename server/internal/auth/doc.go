@@ -28,7 +28,10 @@
 // tenant gets [ErrForbidden], 403.
 //
 // Replay protection: [ReplayCache] is an in-memory [ReplayGuard], bounded in
-// size, whose entries expire with their token. With several server replicas
-// the guard must be shared (the store backs it), or a token could be replayed
-// once against each replica.
+// size and per tenant, whose entries expire with their token. A
+// [TenantLimiter] in the [VerifierConfig] charges a tenant's request rate
+// after the signature check and before the token id is claimed, so a tenant
+// over its rate takes no room in the guard. With several server replicas the
+// guard must be shared (the server puts a Redis guard in front of the
+// cache), or a token could be replayed once against each replica.
 package auth

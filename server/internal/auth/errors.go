@@ -1,6 +1,9 @@
 package auth
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // ErrUnauthenticated is wrapped by every verification failure: the caller is
 // not (or not validly) authenticated and gets HTTP 401.
@@ -29,6 +32,22 @@ var ErrForbidden = errors.New("auth: forbidden")
 // number of unexpired token ids; the token is refused (fail closed) and the
 // caller may retry later (HTTP 503).
 var ErrReplayCacheFull = errors.New("auth: replay cache full")
+
+// ErrReplayQuota is wrapped by every [*QuotaError]: the tenant holds its
+// quota of unexpired token ids (HTTP 429).
+var ErrReplayQuota = errors.New("auth: too many unexpired tokens for this tenant")
+
+// QuotaError refuses a tenant token while the tenant holds its quota of
+// unexpired token ids; it may succeed after After.
+type QuotaError struct{ After time.Duration }
+
+func (e *QuotaError) Error() string { return ErrReplayQuota.Error() }
+
+// Is makes errors.Is(err, ErrReplayQuota) hold.
+func (e *QuotaError) Is(target error) bool { return target == ErrReplayQuota }
+
+// RetryAfter returns when to retry.
+func (e *QuotaError) RetryAfter() time.Duration { return e.After }
 
 // ErrKeyFile is returned when the issuer key file exists but cannot be used.
 var ErrKeyFile = errors.New("auth: bad issuer key file")

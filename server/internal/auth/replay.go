@@ -8,31 +8,45 @@ import (
 )
 
 // ReplayCache is an in-memory [ReplayGuard] holding at most a fixed number
-// of unexpired token ids. Expired ids are dropped as time passes; when the
-// cache is full of unexpired ids, Claim refuses with [ErrReplayCacheFull]
-// rather than forget an id that could then be replayed.
+// of unexpired token ids, and at most a smaller number per tenant. Expired
+// ids are dropped as time passes. Rather than forget an id that could then
+// be replayed, Claim refuses: with a [*QuotaError] (HTTP 429) when the
+// tenant holds its quota of unexpired ids, so one tenant minting tokens
+// as fast as it can never locks the others out, and with
+// [ErrReplayCacheFull] (HTTP 503) when the whole cache is full.
 //
-// It serves one process only; several replicas need a shared guard.
+// It serves one process only; several replicas need a shared guard in
+// front of it (the server's Redis guard).
 type ReplayCache struct {
-	mu      sync.Mutex
-	max     int
-	now     func() time.Time
-	expires map[string]time.Time
-	queue   expiryHeap
+	mu        sync.Mutex
+	max       int
+	perTenant int
+	now       func() time.Time
+	expires   map[replayKey]time.Time
+	tenants   map[string]int // unexpired ids per tenant
+	queue     expiryHeap
 }
+
+type replayKey struct{ tenant, id string }
 
 var _ ReplayGuard = (*ReplayCache)(nil)
 
-// NewReplayCache returns a cache of at most max ids; now nil means time.Now.
-func NewReplayCache(max int, now func() time.Time) *ReplayCache {
+// NewReplayCache returns a cache of at most max ids, at most perTenant of
+// them for one tenant (perTenant <= 0 or above max means max); now nil
+// means time.Now.
+func NewReplayCache(max, perTenant int, now func() time.Time) *ReplayCache {
 	if now == nil {
 		now = time.Now
 	}
-	return &ReplayCache{max: max, now: now, expires: make(map[string]time.Time)}
+	if perTenant <= 0 || perTenant > max {
+		perTenant = max
+	}
+	return &ReplayCache{max: max, perTenant: perTenant, now: now,
+		expires: make(map[replayKey]time.Time), tenants: make(map[string]int)}
 }
 
 // Claim implements [ReplayGuard].
-func (r *ReplayCache) Claim(_ context.Context, key string, expires time.Time) error {
+func (r *ReplayCache) Claim(_ context.Context, tenant, id string, expires time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
@@ -40,19 +54,29 @@ func (r *ReplayCache) Claim(_ context.Context, key string, expires time.Time) er
 		e := heap.Pop(&r.queue).(expiry)
 		if at, ok := r.expires[e.key]; ok && !at.After(now) {
 			delete(r.expires, e.key)
+			if r.tenants[e.key.tenant]--; r.tenants[e.key.tenant] <= 0 {
+				delete(r.tenants, e.key.tenant)
+			}
 		}
 	}
-	if at, ok := r.expires[key]; ok && at.After(now) {
+	k := replayKey{tenant, id}
+	if at, ok := r.expires[k]; ok && at.After(now) {
 		return ErrReplayed
 	}
 	if !expires.After(now) {
 		return nil // already expired: the token check refuses it anyway
 	}
+	if r.perTenant < r.max && r.tenants[tenant] >= r.perTenant {
+		// The oldest ids expire first; a second is a fair guess for when
+		// one of this tenant's is gone at a steady rate.
+		return &QuotaError{After: time.Second}
+	}
 	if len(r.expires) >= r.max {
 		return ErrReplayCacheFull
 	}
-	r.expires[key] = expires
-	heap.Push(&r.queue, expiry{key: key, at: expires})
+	r.expires[k] = expires
+	r.tenants[tenant]++
+	heap.Push(&r.queue, expiry{key: k, at: expires})
 	return nil
 }
 
@@ -64,7 +88,7 @@ func (r *ReplayCache) Len() int {
 }
 
 type expiry struct {
-	key string
+	key replayKey
 	at  time.Time
 }
 

@@ -130,9 +130,15 @@ type KeyLookup interface {
 }
 
 // ReplayGuard records a tenant token's id until it expires. Claim returns
-// [ErrReplayed] if key was already claimed and has not expired.
+// [ErrReplayed] if tenant's id was already claimed and has not expired.
 type ReplayGuard interface {
-	Claim(ctx context.Context, key string, expires time.Time) error
+	Claim(ctx context.Context, tenant, id string, expires time.Time) error
+}
+
+// TenantLimiter charges one request to a tenant's rate, returning an error
+// (such as a rate-limit error with a retry time) to refuse it.
+type TenantLimiter interface {
+	TakeTenant(tenant string) error
 }
 
 // VerifierConfig configures a [Verifier].
@@ -142,8 +148,11 @@ type VerifierConfig struct {
 	Audience   string            // required aud of every token
 	Keys       KeyLookup         // tenant keys
 	Replay     ReplayGuard       // tenant jti cache
-	Leeway     time.Duration     // clock skew; zero means DefaultLeeway
-	Now        func() time.Time  // nil means time.Now
+	// Limit, when set, charges a tenant token's request to its tenant after
+	// the token verified and before its id is claimed in Replay.
+	Limit  TenantLimiter
+	Leeway time.Duration    // clock skew; zero means DefaultLeeway
+	Now    func() time.Time // nil means time.Now
 }
 
 // Verifier checks tokens and returns principals.
@@ -151,7 +160,8 @@ type Verifier struct {
 	cfg VerifierConfig
 }
 
-// NewVerifier returns a verifier. Every field of cfg but Leeway and Now is required.
+// NewVerifier returns a verifier. Every field of cfg but Limit, Leeway and
+// Now is required.
 func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if cfg.IssuerName == "" || len(cfg.IssuerKey) != ed25519.PublicKeySize || cfg.Audience == "" || cfg.Keys == nil || cfg.Replay == nil {
 		return nil, errors.New("auth: incomplete verifier configuration")
@@ -163,6 +173,14 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		cfg.Now = time.Now
 	}
 	return &Verifier{cfg: cfg}, nil
+}
+
+// WithLimit returns a copy of v that charges tenant tokens to l before
+// claiming their ids (see [VerifierConfig].Limit).
+func (v *Verifier) WithLimit(l TenantLimiter) *Verifier {
+	cfg := v.cfg
+	cfg.Limit = l
+	return &Verifier{cfg: cfg}
 }
 
 // Verify checks token and returns its principal. Failures wrap
@@ -239,8 +257,14 @@ func (v *Verifier) tenantPrincipal(ctx context.Context, c *claims) (Principal, e
 	if c.ExpiresAt.Sub(c.IssuedAt.Time) > MaxTenantLifetime {
 		return Principal{}, ErrLifetime
 	}
+	// A tenant over its rate takes no room in the replay guard.
+	if v.cfg.Limit != nil {
+		if err := v.cfg.Limit.TakeTenant(c.Subject); err != nil {
+			return Principal{}, err
+		}
+	}
 	// Keep the id past exp by the leeway, during which the token still verifies.
-	if err := v.cfg.Replay.Claim(ctx, c.Subject+"\x00"+c.ID, c.ExpiresAt.Add(v.cfg.Leeway)); err != nil {
+	if err := v.cfg.Replay.Claim(ctx, c.Subject, c.ID, c.ExpiresAt.Add(v.cfg.Leeway)); err != nil {
 		return Principal{}, err
 	}
 	return Principal{Role: RoleTenant, Tenant: c.Subject, TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time}, nil

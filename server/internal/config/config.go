@@ -72,6 +72,12 @@ type Auth struct {
 	Audience        string        `yaml:"audience"`
 	Leeway          time.Duration `yaml:"leeway"`
 	ReplayCacheSize int           `yaml:"replay_cache_size"`
+	// ReplayPerTenant bounds the unexpired tenant token ids one tenant may
+	// hold in the replay cache (beyond it its tokens are 429), so that one
+	// tenant cannot fill the cache for all. At the default request rate (50
+	// a second, tokens living at most 10 minutes) a tenant holds at most
+	// about 33,000. Above ReplayCacheSize it is ReplayCacheSize.
+	ReplayPerTenant int `yaml:"replay_per_tenant"`
 }
 
 // Limits are the ingest and request limits.
@@ -117,6 +123,7 @@ func Default() Config {
 			Audience:        "hisoka",
 			Leeway:          30 * time.Second,
 			ReplayCacheSize: 1 << 20,
+			ReplayPerTenant: 1 << 16,
 		},
 		Limits: Limits{
 			MaxBodyBytes:            8 << 20,
@@ -196,7 +203,7 @@ func (c Config) Validate() error {
 			return bad("alerts (each needs name, an http(s) url, and secret or secret_file)")
 		}
 	}
-	if c.Auth.Issuer == "" || c.Auth.Audience == "" || c.Auth.ReplayCacheSize <= 0 || c.Auth.Leeway < 0 {
+	if c.Auth.Issuer == "" || c.Auth.Audience == "" || c.Auth.ReplayCacheSize <= 0 || c.Auth.Leeway < 0 || c.Auth.ReplayPerTenant <= 0 {
 		return bad("auth")
 	}
 	l := c.Limits
