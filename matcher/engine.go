@@ -45,10 +45,51 @@ type Engine struct {
 	lastT   int32
 	keyBuf  []byte
 	absence []int32 // absence rules
-	// compMask caches, per component, which line rules its component
-	// filter lets through (bit i for e.lineRule[i]).
-	compMask map[string]uint64
+	// comps caches what depends on the component alone (one lookup per
+	// line instead of one per rule); at most maxCompCache entries.
+	comps   map[string]*compInfo
+	compTmp compInfo // scratch for components beyond the cache
+	// silent[j] bounds when absence rule e.absence[j] can next find a
+	// silent source, so the per-second check skips its sources until then.
+	silent []silentCheck
 }
+
+// silentCheck is the earliest time any watched source of an absence rule
+// can be found silent. Not saved: unknown (zero) means check now.
+type silentCheck struct {
+	known bool
+	none  bool // no source is watched: only a new observation can change it
+	at    time.Time
+}
+
+// silentDeadline is a time no later than the one at which s is found
+// silent (now - Last > intervals × Mean), with a second to spare for
+// rounding; a window beyond 1e9 s is capped (an earlier bound is safe).
+func silentDeadline(s *source, intervals float64) time.Time {
+	w := intervals * s.Mean
+	if !(w > 0) {
+		return s.Last
+	}
+	w = min(w, 1e9)
+	return s.Last.Add(time.Duration(w*float64(time.Second)) - time.Second)
+}
+
+// compInfo is what the engine derives from a component name.
+type compInfo struct {
+	// mask: which line rules its component filter lets through (bit i
+	// for e.lineRule[i]; all bits beyond 64 rules, which check for
+	// themselves).
+	mask uint64
+	refs []elemRef // component-only pattern elements
+	bg   bool      // a background component
+	// absOK[j]: absence rule e.absence[j] watches this component; src[j]
+	// its source when the rule's key is the component itself (nil until
+	// seen, or when not cached).
+	absOK []bool
+	src   []*source
+}
+
+const maxCompCache = 4096
 
 type engineState struct {
 	Now      time.Time
@@ -237,6 +278,7 @@ func NewEngine(c *Catalog, opt Options) (*Engine, error) {
 	for i, cr := range e.rules {
 		if cr.r.Type == RuleAbsence {
 			e.absence = append(e.absence, int32(i))
+			e.silent = append(e.silent, silentCheck{})
 		}
 		e.s.Sources[i] = map[string]*source{}
 	}
@@ -344,22 +386,22 @@ func (e *Engine) Process(r *Record) []Detection {
 		}
 	}
 	consumed := false
-	refs := m.refs
-	if len(e.compEl) > 0 {
-		if cr, ok := e.compEl[string(r.Component)]; ok {
-			refs = append(slices.Clip(refs), cr...)
-		}
-	}
-	if len(refs) > 0 {
-		for _, ref := range refs {
-			if e.advanceOcc(ref, r, t, seq) {
-				consumed = true
+	ci := e.compInfo(r.Component)
+	// The template's pattern elements, then the component's.
+	if len(m.refs)+len(ci.refs) > 0 {
+		for _, refs := range [2][]elemRef{m.refs, ci.refs} {
+			for _, ref := range refs {
+				if e.advanceOcc(ref, r, t, seq) {
+					consumed = true
+				}
 			}
 		}
 		if !consumed {
-			for _, ref := range refs {
-				if e.openOcc(ref, r, t, seq) {
-					consumed = true
+			for _, refs := range [2][]elemRef{m.refs, ci.refs} {
+				for _, ref := range refs {
+					if e.openOcc(ref, r, t, seq) {
+						consumed = true
+					}
 				}
 			}
 		}
@@ -370,7 +412,7 @@ func (e *Engine) Process(r *Record) []Detection {
 		}
 	}
 	if len(e.lineRule) > 0 {
-		mask := e.lineMask(r.Component)
+		mask := ci.mask
 		for i, ri := range e.lineRule {
 			if mask&(1<<uint(i&63)) != 0 && e.ruleLine(ri, r, t, seq, false) {
 				consumed = true
@@ -378,12 +420,12 @@ func (e *Engine) Process(r *Record) []Detection {
 		}
 	}
 	if len(e.absence) > 0 {
-		e.observeSource(r, t)
+		e.observeSource(r, t, ci)
 	}
 	switch {
 	case consumed:
 		e.s.Stats.Matched++
-	case m.background || (len(e.bgComp) > 0 && e.bgComp[string(r.Component)]):
+	case m.background || ci.bg:
 		e.s.Stats.Periodic++
 	default:
 		e.s.Stats.Residual++
@@ -392,26 +434,40 @@ func (e *Engine) Process(r *Record) []Detection {
 	return e.out
 }
 
-// lineMask returns which line rules accept the component (all bits set
-// beyond 64 rules, where the rule checks for itself).
-func (e *Engine) lineMask(comp []byte) uint64 {
-	if m, ok := e.compMask[string(comp)]; ok {
-		return m
+// compInfo returns what the engine derives from a component, cached for
+// the first maxCompCache components; beyond them it is computed each time
+// into a scratch value (valid until the next call).
+func (e *Engine) compInfo(comp []byte) *compInfo {
+	if ci, ok := e.comps[string(comp)]; ok {
+		return ci
 	}
-	var m uint64
+	var ci *compInfo
+	if len(e.comps) < maxCompCache {
+		ci = &compInfo{}
+	} else {
+		ci = &e.compTmp
+		*ci = compInfo{absOK: ci.absOK[:0], src: ci.src[:0]}
+	}
 	for i, ri := range e.lineRule {
 		cr := e.rules[ri]
 		if i >= 64 || cr.comps == nil || cr.comps[string(comp)] {
-			m |= 1 << uint(i&63)
+			ci.mask |= 1 << uint(i&63)
 		}
 	}
-	if e.compMask == nil {
-		e.compMask = map[string]uint64{}
+	ci.refs = e.compEl[string(comp)]
+	ci.bg = e.bgComp[string(comp)]
+	for _, ri := range e.absence {
+		cr := e.rules[ri]
+		ci.absOK = append(ci.absOK, cr.comps == nil || cr.comps[string(comp)])
+		ci.src = append(ci.src, nil)
 	}
-	if len(e.compMask) < 4096 {
-		e.compMask[string(comp)] = m
+	if ci != &e.compTmp {
+		if e.comps == nil {
+			e.comps = map[string]*compInfo{}
+		}
+		e.comps[string(comp)] = ci
 	}
-	return m
+	return ci
 }
 
 func fieldOf(r *Record, name string) []byte {
@@ -713,25 +769,37 @@ func (e *Engine) scheduleFire(ri int32, resource, tenant string, start, end time
 }
 
 // observeSource updates the absence rules' per-source interval statistics.
-func (e *Engine) observeSource(r *Record, t time.Time) {
-	for _, ri := range e.absence {
+func (e *Engine) observeSource(r *Record, t time.Time, ci *compInfo) {
+	for j, ri := range e.absence {
+		if !ci.absOK[j] {
+			continue
+		}
 		cr := e.rules[ri]
-		if cr.comps != nil && !cr.comps[string(r.Component)] {
-			continue
-		}
-		if cr.r.Key != "" {
-			e.keyBuf = append(e.keyBuf[:0], fieldOf(r, cr.r.Key)...)
-		} else {
-			e.keyBuf = append(append(append(e.keyBuf[:0], r.Host...), ' '), r.Component...)
-		}
-		if len(e.keyBuf) == 0 {
-			continue
-		}
-		m := e.s.Sources[ri]
-		s := m[string(e.keyBuf)]
+		// A source keyed by the component alone is cached with it (sources
+		// are never removed, and the cache is dropped on restore).
+		s := ci.src[j]
 		if s == nil {
-			m[string(e.keyBuf)] = &source{First: t, Last: t, N: 1}
-			continue
+			if cr.r.Key != "" {
+				e.keyBuf = append(e.keyBuf[:0], fieldOf(r, cr.r.Key)...)
+			} else {
+				e.keyBuf = append(append(append(e.keyBuf[:0], r.Host...), ' '), r.Component...)
+			}
+			if len(e.keyBuf) == 0 {
+				continue
+			}
+			m := e.s.Sources[ri]
+			s = m[string(e.keyBuf)]
+			if s == nil {
+				s = &source{First: t, Last: t, N: 1}
+				m[string(e.keyBuf)] = s
+				if cr.r.Key == "component" {
+					ci.src[j] = s
+				}
+				continue
+			}
+			if cr.r.Key == "component" {
+				ci.src[j] = s
+			}
 		}
 		gap := t.Sub(s.Last).Seconds()
 		if gap < 0 {
@@ -745,6 +813,11 @@ func (e *Engine) observeSource(r *Record, t time.Time) {
 		s.Mean += d / k
 		s.M2 += d * (gap - s.Mean)
 		s.Last = t
+		if c := &e.silent[j]; c.known {
+			if dl := silentDeadline(s, cr.r.Intervals); c.none || dl.Before(c.at) {
+				c.at, c.none = dl, false
+			}
+		}
 	}
 }
 
@@ -840,9 +913,14 @@ func (e *Engine) expire(now time.Time, all bool) {
 	if all {
 		return
 	}
-	for _, ri := range e.absence {
+	for j, ri := range e.absence {
+		c := &e.silent[j]
+		if c.known && (c.none || now.Before(c.at)) {
+			continue // no watched source can be silent yet
+		}
 		rl := e.rules[ri].r
 		var silent []string
+		next, none := time.Time{}, true
 		for k, s := range e.s.Sources[ri] {
 			if s.Silent || s.N < rl.MinEvents || s.Mean <= 0 || s.Last.Sub(s.First) < rl.MinSpan.D() {
 				continue
@@ -853,8 +931,13 @@ func (e *Engine) expire(now time.Time, all bool) {
 			}
 			if now.Sub(s.Last).Seconds() > rl.Intervals*s.Mean {
 				silent = append(silent, k)
+			} else if dl := silentDeadline(s, rl.Intervals); none || dl.Before(next) {
+				next, none = dl, false
 			}
 		}
+		// Sources skipped here change only when observed again, and an
+		// observation brings the bound forward to the source's own.
+		*c = silentCheck{known: true, none: none, at: next}
 		slices.Sort(silent)
 		for _, k := range silent {
 			s := e.s.Sources[ri][k]

@@ -256,5 +256,7 @@ func (e *Engine) RestoreState(b []byte) error {
 	e.miner = m
 	e.metas = nil
 	e.s = st
+	e.comps = nil // it holds pointers to the replaced sources
+	clear(e.silent)
 	return nil
 }
