@@ -85,13 +85,27 @@ func emitTerm(w string, scratch []byte, fn func(term []byte)) {
 	if w == "" {
 		return
 	}
-	b := scratch[:0]
-	if needsLower(w) {
-		for _, r := range strings.ToLower(w) {
-			b = utf8.AppendRune(b, r)
+	// Common case: the kept prefix is ASCII, lower-cased byte by byte (the
+	// same as strings.ToLower, which maps rune by rune).
+	b, ascii := scratch[:0], true
+	for i := 0; i < len(w) && i < MaxTermLen; i++ {
+		c := w[i]
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
 		}
-	} else {
-		b = append(b, w...)
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	if ascii {
+		fn(b)
+		return
+	}
+	b = scratch[:0]
+	for _, r := range strings.ToLower(w) {
+		b = utf8.AppendRune(b, r)
 	}
 	if len(b) > MaxTermLen {
 		b = b[:MaxTermLen]
@@ -100,16 +114,6 @@ func emitTerm(w string, scratch []byte, fn func(term []byte)) {
 		}
 	}
 	fn(b)
-}
-
-func needsLower(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
-			return true
-		}
-	}
-	return false
 }
 
 // SplitTerms returns the terms of s as a slice.

@@ -23,12 +23,18 @@ func BenchAppend(b *testing.B, s store.Appender) {
 	ctx := context.Background()
 	b.SetBytes(int64(RawBytes(batches[0])))
 	b.ResetTimer()
+	cpu0, cpuOK := processCPU()
 	for i := 0; i < b.N; i++ {
 		if _, _, err := s.Append(ctx, "bench", batches[i%len(batches)]); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "records/s")
+	// CPU per batch (this process, all goroutines: the figure that counts
+	// on a shared machine, where wall-clock rates vary with the load).
+	if cpu1, ok := processCPU(); ok && cpuOK {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/batch")
+	}
 }
 
 // Fill appends n corpus records to tenant, spread evenly over span from

@@ -70,14 +70,15 @@ type Options struct {
 
 // Log implements store.Log over an Engine.
 type Log struct {
-	e    Engine
-	opt  Options
-	enc  *zstd.Encoder
-	dec  *zstd.Decoder
-	mu   sync.Mutex
-	tens map[string]*tenantState
-	sets sync.Pool // *hashSet, term hashes of a block being built
-	cols sync.Pool // *[]byte, column encoding of a block being built
+	e     Engine
+	opt   Options
+	enc   *zstd.Encoder
+	dec   *zstd.Decoder
+	mu    sync.Mutex
+	tens  map[string]*tenantState
+	sets  sync.Pool // *hashSet, term hashes of a block being built
+	cols  sync.Pool // *[]byte, column encoding of a block being built
+	norms sync.Pool // *[]store.Record, normalized records of a block being built
 }
 
 type tenantState struct {
@@ -205,7 +206,22 @@ func (l *Log) build(tenant string, prev Head, recs []store.Record, now time.Time
 		start = end
 	}
 	blocks := make([]*Block, 0, len(spans))
-	norm := make([]store.Record, 0, min(len(recs), MaxBlockRecords))
+	// norm holds one block's normalized records at a time; it is reused
+	// across appends (the chain goroutine is done with it before build
+	// returns), cleared so that it keeps no record's strings alive.
+	normBuf, _ := l.norms.Get().(*[]store.Record)
+	if normBuf == nil {
+		normBuf = new([]store.Record)
+	}
+	if want := min(len(recs), MaxBlockRecords); cap(*normBuf) < want {
+		*normBuf = make([]store.Record, 0, want)
+	}
+	norm := (*normBuf)[:0]
+	defer func() {
+		clear(norm[:cap(norm)])
+		*normBuf = norm[:0]
+		l.norms.Put(normBuf)
+	}()
 	buckets := map[int64]struct{}{}
 	type chained struct {
 		head  Head
