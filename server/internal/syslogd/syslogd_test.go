@@ -148,6 +148,8 @@ func FuzzFrameReader(f *testing.F) {
 	}
 	f.Add([]byte("5 <13>a<13>b\n"))
 	f.Add([]byte("9999999999 <"))
+	f.Add([]byte("5 <13>a3 abc12 May 16 x y\n4 1234"))
+	f.Add([]byte("5 <13>aMay 16 x\n3 abc99 short"))
 	const max = 32
 	f.Fuzz(func(t *testing.T, data []byte) {
 		whole, err := readAll(t, bytes.NewReader(data), max)
