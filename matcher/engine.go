@@ -183,7 +183,7 @@ type source struct {
 type crule struct {
 	r        *Rule
 	tmpls    [][]string
-	keywords [][]byte
+	keywords []finder
 	comps    map[string]bool
 	levels   map[string]bool
 	maint    []maintWindow
@@ -243,7 +243,7 @@ func NewEngine(c *Catalog, opt Options) (*Engine, error) {
 			cr.tmpls = append(cr.tmpls, compileTemplate(t))
 		}
 		for _, k := range r.Match.Keywords {
-			cr.keywords = append(cr.keywords, []byte(k))
+			cr.keywords = append(cr.keywords, newFinder(k))
 		}
 		for _, w := range r.Maintenance {
 			mw, _ := parseMaintenance(w)
@@ -655,8 +655,8 @@ func (e *Engine) ruleLine(ri int32, r *Record, t time.Time, seq uint64, byTempla
 	}
 	if len(cr.keywords) > 0 {
 		found := false
-		for _, k := range cr.keywords {
-			if bytes.Contains(r.Message, k) {
+		for i := range cr.keywords {
+			if cr.keywords[i].contains(r.Message) {
 				found = true
 				break
 			}

@@ -209,12 +209,12 @@ func extractResources(r *Record) {
 		}
 	}
 	if r.Instance == nil {
-		r.Instance = uuidAfter(m, "instance ")
+		r.Instance = uuidAfter(m, &findInstance)
 	}
 	if r.Instance == nil {
-		r.Instance = uuidAfter(m, "/servers/")
+		r.Instance = uuidAfter(m, &findServers)
 	}
-	if i := bytes.Index(m, []byte("olume ")); i > 0 && (m[i-1] == 'v' || m[i-1] == 'V') {
+	if i := findVolume.index(m); i > 0 && (m[i-1] == 'v' || m[i-1] == 'V') {
 		u := m[i+6:]
 		if len(u) >= 36 && isUUID(u[:36]) {
 			r.Volume = u[:36]
@@ -223,13 +223,20 @@ func extractResources(r *Record) {
 	r.Addr = findIPv4(m)
 }
 
+// Markers extractResources looks for (read-only).
+var (
+	findInstance = newFinder("instance ")
+	findServers  = newFinder("/servers/")
+	findVolume   = newFinder("olume ")
+)
+
 // uuidAfter returns the UUID right after the first occurrence of marker.
-func uuidAfter(m []byte, marker string) []byte {
-	i := bytes.Index(m, []byte(marker))
+func uuidAfter(m []byte, marker *finder) []byte {
+	i := marker.index(m)
 	if i < 0 {
 		return nil
 	}
-	u := m[i+len(marker):]
+	u := m[i+len(marker.needle):]
 	if len(u) >= 36 && isUUID(u[:36]) && (len(u) == 36 || !isHex(u[36])) {
 		return u[:36]
 	}
