@@ -48,34 +48,33 @@ func Terms(line string, fn func(term string)) {
 // TermBytes is Terms without allocation: fn gets each term in a buffer
 // (scratch, or one it grew) that is valid only during the call.
 func TermBytes(line string, scratch []byte, fn func(term []byte)) {
-	start := -1
 	for i := 0; i < len(line); {
-		c := line[i]
-		if c < utf8.RuneSelf {
-			if asciiTerm[c] {
-				if start < 0 {
-					start = i
-				}
-			} else if start >= 0 {
-				emitTerm(line[start:i], scratch, fn)
-				start = -1
-			}
-			i++
+		if c := line[i]; c < utf8.RuneSelf && !asciiTerm[c] {
+			i++ // separator
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(line[i:])
-		if termRune(r) {
-			if start < 0 {
-				start = i
+		start := i
+		for i < len(line) {
+			c := line[i]
+			if c < utf8.RuneSelf {
+				if !asciiTerm[c] {
+					break
+				}
+				i++
+				continue
 			}
-		} else if start >= 0 {
-			emitTerm(line[start:i], scratch, fn)
-			start = -1
+			r, size := utf8.DecodeRuneInString(line[i:])
+			if !termRune(r) {
+				break
+			}
+			i += size
 		}
+		if i > start {
+			emitTerm(line[start:i], scratch, fn)
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(line[i:]) // a rune outside terms
 		i += size
-	}
-	if start >= 0 {
-		emitTerm(line[start:], scratch, fn)
 	}
 }
 
@@ -87,23 +86,22 @@ func emitTerm(w string, scratch []byte, fn func(term []byte)) {
 	}
 	// Common case: the kept prefix is ASCII, lower-cased byte by byte (the
 	// same as strings.ToLower, which maps rune by rune).
-	b, ascii := scratch[:0], true
-	for i := 0; i < len(w) && i < MaxTermLen; i++ {
-		c := w[i]
+	b := append(scratch[:0], w[:min(len(w), MaxTermLen)]...)
+	ascii := true
+	for i, c := range b {
 		if c >= utf8.RuneSelf {
 			ascii = false
 			break
 		}
 		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
+			b[i] = c + ('a' - 'A')
 		}
-		b = append(b, c)
 	}
 	if ascii {
 		fn(b)
 		return
 	}
-	b = scratch[:0]
+	b = b[:0]
 	for _, r := range strings.ToLower(w) {
 		b = utf8.AppendRune(b, r)
 	}
