@@ -148,3 +148,26 @@ func BenchmarkEngine(b *testing.B) {
 	clock.report(b, len(lines))
 	reportLines(b, len(lines))
 }
+
+// BenchmarkTemplate measures template mining alone on messages parsed
+// beforehand (a fresh miner per pass).
+func BenchmarkTemplate(b *testing.B) {
+	lines := benchLines(b, false)
+	p := &Parser{}
+	msgs := make([][]byte, len(lines))
+	for i, l := range lines {
+		r, _ := p.ParseOrRaw(l)
+		msgs[i] = r.Message
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	clock := startCPU()
+	for b.Loop() {
+		m := NewMiner()
+		for _, msg := range msgs {
+			m.Add(msg)
+		}
+	}
+	clock.report(b, len(lines))
+	reportLines(b, len(lines))
+}

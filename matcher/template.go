@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -118,6 +119,29 @@ const (
 	clEq
 )
 
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// zeroBytes has the top bit of the lowest zero byte of v set (and perhaps
+// of bytes above it): exact for "any zero byte" and for the lowest one.
+func zeroBytes(v uint64) uint64 { return (v - lsb) & ^v & msb }
+
+// specialBytes marks the bytes of w (little-endian) that end a token or
+// matter inside one: space, tab, '/' and '='.
+func specialBytes(w uint64) uint64 {
+	return zeroBytes(w^(' '*lsb)) | zeroBytes(w^('\t'*lsb)) | zeroBytes(w^('/'*lsb)) | zeroBytes(w^('='*lsb))
+}
+
+// digitBytes sets the top bit of every byte of w that is an ASCII digit.
+func digitBytes(w uint64) uint64 {
+	low := w & ^uint64(msb)
+	ge0 := low + (0x80-'0')*lsb // top bit set where the byte is >= '0'
+	gt9 := low + (0x7f-'9')*lsb // top bit set where the byte is > '9'
+	return ge0 & ^gt9 & ^w & msb
+}
+
 var tokClass = func() (t [256]uint8) {
 	t[' '], t['\t'] = clSpace, clSpace
 	for c := '0'; c <= '9'; c++ {
@@ -152,9 +176,30 @@ func (m *Miner) tokenize(msg []byte) uint64 {
 		eq, colonSlash := -1, false
 		var seen uint8
 		for ; i < n; i++ {
+			// Eight bytes at a time up to the next space, tab, '/' or '='.
+			for i+8 <= n {
+				w := binary.LittleEndian.Uint64(msg[i:])
+				sp := specialBytes(w)
+				j := 8
+				if sp != 0 {
+					j = bits.TrailingZeros64(sp) >> 3
+				}
+				if j > 0 {
+					if d := digitBytes(w); d != 0 && (j == 8 || d&(1<<(8*j)-1) != 0) {
+						seen |= clDigit
+					}
+					i += j
+				}
+				if j < 8 {
+					break
+				}
+			}
+			if i >= n {
+				break
+			}
 			k := tokClass[msg[i]]
 			if k == 0 {
-				continue // the common case: a byte of no interest
+				continue // a byte of no interest
 			}
 			if k == clSpace {
 				break
