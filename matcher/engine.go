@@ -184,9 +184,12 @@ type crule struct {
 	r        *Rule
 	tmpls    [][]string
 	keywords []finder
-	comps    map[string]bool
-	levels   map[string]bool
-	maint    []maintWindow
+	// kwGuard, when set, is a string every keyword contains: a message
+	// without it holds none of them (one scan instead of one per keyword).
+	kwGuard *finder
+	comps   map[string]bool
+	levels  map[string]bool
+	maint   []maintWindow
 }
 
 const maxLines = 256
@@ -244,6 +247,12 @@ func NewEngine(c *Catalog, opt Options) (*Engine, error) {
 		}
 		for _, k := range r.Match.Keywords {
 			cr.keywords = append(cr.keywords, newFinder(k))
+		}
+		if len(r.Match.Keywords) > 1 {
+			if g := commonSubstring(r.Match.Keywords); len(g) >= minGuard {
+				f := newFinder(g)
+				cr.kwGuard = &f
+			}
 		}
 		for _, w := range r.Maintenance {
 			mw, _ := parseMaintenance(w)
@@ -655,6 +664,9 @@ func (e *Engine) ruleLine(ri int32, r *Record, t time.Time, seq uint64, byTempla
 	}
 	if len(cr.keywords) > 0 {
 		found := false
+		if cr.kwGuard != nil && !cr.kwGuard.contains(r.Message) {
+			return false
+		}
 		for i := range cr.keywords {
 			if cr.keywords[i].contains(r.Message) {
 				found = true

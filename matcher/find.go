@@ -1,6 +1,9 @@
 package matcher
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+)
 
 // finder finds the first occurrence of a fixed string, as bytes.Index
 // does, by scanning for the string's least common byte (by a static
@@ -83,3 +86,30 @@ var byteRank = func() (r [256]uint8) {
 	r[' '] = 9
 	return r
 }()
+
+// minGuard is the shortest common substring worth a guarding scan.
+const minGuard = 4
+
+// commonSubstring returns the longest string contained in every one of ss
+// (the first found of that length in ss[0]), or "".
+func commonSubstring(ss []string) string {
+	if len(ss) == 0 {
+		return ""
+	}
+	a := ss[0]
+	for n := len(a); n > 0; n-- {
+		for i := 0; i+n <= len(a); i++ {
+			sub, all := a[i:i+n], true
+			for _, s := range ss[1:] {
+				if !strings.Contains(s, sub) {
+					all = false
+					break
+				}
+			}
+			if all {
+				return sub
+			}
+		}
+	}
+	return ""
+}

@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -45,4 +46,28 @@ func FuzzFinder(f *testing.F) {
 			t.Fatalf("index(%q in %q) = %d, want %d", needle, text, got, want)
 		}
 	})
+}
+
+func TestCommonSubstring(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"iptables -F", "iptables --flush", "iptables-restore -n /dev/null"}, "iptables"},
+		{[]string{"Failed password", "authentication failure", "Invalid user"}, "a"},
+		{[]string{"abc"}, "abc"},
+		{[]string{"abc", "xyz"}, ""},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		got := commonSubstring(tt.in)
+		if got != tt.want {
+			t.Errorf("commonSubstring(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		for _, s := range tt.in {
+			if !strings.Contains(s, got) {
+				t.Errorf("commonSubstring(%q) = %q, not in %q", tt.in, got, s)
+			}
+		}
+	}
 }
