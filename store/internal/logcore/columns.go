@@ -36,6 +36,38 @@ func appendStr(b []byte, s string) []byte {
 
 // encodeColumns appends the column layout of rs to b.
 func encodeColumns(b []byte, rs []store.Record) []byte {
+	var fk fieldKeys
+	for i := range rs {
+		fk.add(rs[i].Fields)
+	}
+	return encodeColumnsKeys(b, rs, &fk)
+}
+
+// fieldKeys holds the sorted field names of a run of records, flattened:
+// record i's are names[off[i]:off[i+1]].
+type fieldKeys struct {
+	names []string
+	off   []int32
+}
+
+func (f *fieldKeys) reset() {
+	clear(f.names)
+	f.names, f.off = f.names[:0], append(f.off[:0], 0)
+}
+
+// add appends the sorted names of the next record's fields.
+func (f *fieldKeys) add(m map[string]string) {
+	if len(f.off) == 0 {
+		f.off = append(f.off, 0)
+	}
+	f.names = sortedFieldKeys(f.names, m)
+	f.off = append(f.off, int32(len(f.names)))
+}
+
+func (f *fieldKeys) of(i int) []string { return f.names[f.off[i]:f.off[i+1]] }
+
+// encodeColumnsKeys is encodeColumns with the records' sorted field names.
+func encodeColumnsKeys(b []byte, rs []store.Record, fk *fieldKeys) []byte {
 	b = append(b, colFormat)
 	b = binary.AppendUvarint(b, uint64(len(rs)))
 	for i := range rs {
@@ -70,9 +102,8 @@ func encodeColumns(b []byte, rs []store.Record) []byte {
 	for i := range rs {
 		b = appendStr(b, rs[i].Source)
 	}
-	var small [16]string
 	for i := range rs {
-		keys := sortedFieldKeys(small[:0], rs[i].Fields)
+		keys := fk.of(i)
 		b = binary.AppendUvarint(b, uint64(len(keys)))
 		for _, k := range keys {
 			b = appendStr(b, k)
@@ -85,13 +116,15 @@ func encodeColumns(b []byte, rs []store.Record) []byte {
 	return b
 }
 
+// sortedFieldKeys appends the names of m to keys, the appended ones sorted.
 func sortedFieldKeys(keys []string, m map[string]string) []string {
+	start := len(keys)
 	for k := range m {
 		keys = append(keys, k)
 	}
 	// insertion sort: few fields
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+	for i := start + 1; i < len(keys); i++ {
+		for j := i; j > start && keys[j] < keys[j-1]; j-- {
 			keys[j], keys[j-1] = keys[j-1], keys[j]
 		}
 	}

@@ -78,7 +78,14 @@ type Log struct {
 	tens  map[string]*tenantState
 	sets  sync.Pool // *hashSet, term hashes of a block being built
 	cols  sync.Pool // *[]byte, column encoding of a block being built
-	norms sync.Pool // *[]store.Record, normalized records of a block being built
+	norms sync.Pool // *blockScratch
+}
+
+// blockScratch is reused between appends: a block's normalized records and
+// their sorted field names.
+type blockScratch struct {
+	norm []store.Record
+	keys fieldKeys
 }
 
 type tenantState struct {
@@ -149,6 +156,13 @@ func (l *Log) Append(ctx context.Context, tenant string, recs []store.Record) (u
 		if err := recs[i].Validate(); err != nil {
 			return 0, 0, fmt.Errorf("record %d: %w", i, err)
 		}
+		if recs[i].Received.IsZero() {
+			// build stamps it with now, and encodes it unchecked.
+			stamped := store.Record{Received: now}
+			if err := stamped.Validate(); err != nil {
+				return 0, 0, fmt.Errorf("record %d: receive time: %w", i, err)
+			}
+		}
 	}
 	st := l.state(tenant)
 	st.mu.Lock()
@@ -206,31 +220,33 @@ func (l *Log) build(tenant string, prev Head, recs []store.Record, now time.Time
 		start = end
 	}
 	blocks := make([]*Block, 0, len(spans))
-	// norm holds one block's normalized records at a time; it is reused
-	// across appends (the chain goroutine is done with it before build
-	// returns), cleared so that it keeps no record's strings alive.
-	normBuf, _ := l.norms.Get().(*[]store.Record)
-	if normBuf == nil {
-		normBuf = new([]store.Record)
+	// norm holds one block's normalized records at a time, keys their
+	// sorted field names; both are reused across appends (the chain
+	// goroutine is done with them before build returns), cleared so that
+	// they keep no record's strings alive.
+	sc, _ := l.norms.Get().(*blockScratch)
+	if sc == nil {
+		sc = new(blockScratch)
 	}
-	if want := min(len(recs), MaxBlockRecords); cap(*normBuf) < want {
-		*normBuf = make([]store.Record, 0, want)
+	if want := min(len(recs), MaxBlockRecords); cap(sc.norm) < want {
+		sc.norm = make([]store.Record, 0, want)
 	}
-	norm := (*normBuf)[:0]
+	norm, keys := sc.norm[:0], &sc.keys
 	defer func() {
 		clear(norm[:cap(norm)])
-		*normBuf = norm[:0]
-		l.norms.Put(normBuf)
+		sc.norm = norm[:0]
+		keys.reset()
+		l.norms.Put(sc)
 	}()
 	buckets := map[int64]struct{}{}
 	type chained struct {
 		head  Head
 		bytes int
-		err   error
 	}
 	for _, sp := range spans {
 		cur := &Block{Meta: Meta{First: next.Seq + 1, Prev: next.Chain, Appended: now.UnixNano()}}
 		norm = norm[:0]
+		keys.reset()
 		clear(buckets)
 		for i := sp.start; i < sp.end; i++ {
 			r := recs[i]
@@ -241,6 +257,7 @@ func (l *Log) build(tenant string, prev Head, recs []store.Record, now time.Time
 			r.Received = r.Received.UTC()
 			r.Time = r.Time.UTC()
 			norm = append(norm, r)
+			keys.add(r.Fields)
 			t := effTime(&r)
 			if i == sp.start || t < cur.MinTime {
 				cur.MinTime = t
@@ -257,11 +274,8 @@ func (l *Log) build(tenant string, prev Head, recs []store.Record, now time.Time
 			var canon []byte
 			n := 0
 			for i := range rs {
-				var err error
-				if canon, err = rs[i].AppendBinary(canon[:0]); err != nil {
-					done <- chained{err: err}
-					return
-				}
+				// Valid: checked by Append, Received set to now if zero.
+				canon = rs[i].AppendBinaryKeys(canon[:0], keys.of(i))
 				h.Chain = ledger.Next(h.Chain, ledger.Leaf(canon))
 				n += len(canon)
 			}
@@ -281,15 +295,12 @@ func (l *Log) build(tenant string, prev Head, recs []store.Record, now time.Time
 		if cap(*colBuf) < sp.size+16 {
 			*colBuf = make([]byte, 0, sp.size+16)
 		}
-		cols := encodeColumns((*colBuf)[:0], norm)
+		cols := encodeColumnsKeys((*colBuf)[:0], norm, keys)
 		cur.Data = l.enc.EncodeAll(cols, make([]byte, 0, len(cols)/4+64))
 		*colBuf = cols[:0]
 		l.cols.Put(colBuf)
 		c := <-done
 		cur.Bloom = <-sp.bloom
-		if c.err != nil {
-			return Head{}, nil, c.err
-		}
 		next = c.head
 		cur.RawBytes = uint64(c.bytes)
 		blocks = append(blocks, cur)

@@ -40,6 +40,26 @@ func canon(t testing.TB, rs []store.Record) [][]byte {
 	return out
 }
 
+// The sorted field names build keeps per block give the canonical encoding
+// that the ledger hashes.
+func TestFieldKeysCanonical(t *testing.T) {
+	rs := corpusRecords(20)
+	rs[6].Fields = map[string]string{"z": "1", "a": "2", "m": "3", "b": "", "y": "x"}
+	var fk fieldKeys
+	for round := 0; round < 2; round++ { // reused after reset
+		fk.reset()
+		for i := range rs {
+			fk.add(rs[i].Fields)
+		}
+		want := canon(t, rs)
+		for i := range rs {
+			if got := rs[i].AppendBinaryKeys(nil, fk.of(i)); !bytes.Equal(got, want[i]) {
+				t.Fatalf("round %d record %d: keys %q give another encoding", round, i, fk.of(i))
+			}
+		}
+	}
+}
+
 func TestColumnsRoundTrip(t *testing.T) {
 	rs := corpusRecords(50)
 	b := encodeColumns(nil, rs)
