@@ -69,17 +69,21 @@ func (d Detection) LogValue() slog.Value {
 	)
 }
 
-// detectionID derives the deterministic id from what identifies an occurrence.
+// detectionID derives the deterministic id from what identifies an occurrence:
+// the first 16 bytes of SHA-256 over kind, id, resource and reason (each
+// after its length, 8 bytes big-endian), the first line's sequence number
+// and the start in Unix nanoseconds, in hex.
 func detectionID(kind Kind, id, resource, reason string, firstSeq uint64, start time.Time) string {
-	h := sha256.New()
-	var b [16]byte
-	for _, s := range []string{string(kind), id, resource, reason} {
-		binary.BigEndian.PutUint64(b[:8], uint64(len(s)))
-		h.Write(b[:8])
-		h.Write([]byte(s))
+	var buf [256]byte
+	b := buf[:0]
+	for _, s := range [...]string{string(kind), id, resource, reason} {
+		b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+		b = append(b, s...)
 	}
-	binary.BigEndian.PutUint64(b[:8], firstSeq)
-	binary.BigEndian.PutUint64(b[8:], uint64(start.UnixNano()))
-	h.Write(b[:])
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	b = binary.BigEndian.AppendUint64(b, firstSeq)
+	b = binary.BigEndian.AppendUint64(b, uint64(start.UnixNano()))
+	sum := sha256.Sum256(b)
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
 }

@@ -49,6 +49,8 @@ type Engine struct {
 	// line instead of one per rule); at most maxCompCache entries.
 	comps   map[string]*compInfo
 	compTmp compInfo // scratch for components beyond the cache
+	// freeOccs holds closed occurrences for reuse.
+	freeOccs []*occ
 	// silent[j] bounds when absence rule e.absence[j] can next find a
 	// silent source, so the per-second check skips its sources until then.
 	silent []silentCheck
@@ -557,9 +559,8 @@ func (e *Engine) openOcc(ref elemRef, r *Record, t time.Time, seq uint64) bool {
 	if cp.p.Resource != "" && len(res) == 0 {
 		return false
 	}
-	lines := make([]uint64, 1, len(cp.steps)+4)
-	lines[0] = seq
-	o := &occ{Pat: ref.pat, Resource: string(res), Tenant: string(r.ProjectID), Pos: 1, Matched: 1, Start: t, Last: t, Lines: lines, Count: 1}
+	o := e.newOcc(len(cp.steps) + 4)
+	*o = occ{Pat: ref.pat, Resource: string(res), Tenant: string(r.ProjectID), Pos: 1, Matched: 1, Start: t, Last: t, Lines: append(o.Lines, seq), Count: 1}
 	if len(cp.steps) == 1 {
 		e.complete(ref.pat, o)
 		return true
@@ -607,16 +608,43 @@ func (e *Engine) complete(pi int32, o *occ) {
 	}
 	// Drop other open occurrences on the same resource made only of lines
 	// this one consumed.
-	for pj, m := range e.s.Occs {
+	for _, m := range e.s.Occs {
 		if other := m[o.Resource]; other != nil && subset(other.Lines, o.Lines) {
 			delete(m, o.Resource)
-			_ = pj
+			e.freeOcc(other)
 		}
 	}
 	if d.Kind == KindPattern {
 		for _, ri := range cp.schedule {
 			e.scheduleFire(ri, o.Resource, d.Tenant, o.Start, o.Last, o.Lines)
 		}
+	}
+	e.freeOcc(o)
+}
+
+// maxFreeOccs bounds the occurrences kept for reuse.
+const maxFreeOccs = 1024
+
+// newOcc returns an occurrence to fill, reusing one that closed (its Lines
+// emptied, with capacity for at least n).
+func (e *Engine) newOcc(n int) *occ {
+	if k := len(e.freeOccs); k > 0 {
+		o := e.freeOccs[k-1]
+		e.freeOccs = e.freeOccs[:k-1]
+		if cap(o.Lines) < n {
+			o.Lines = make([]uint64, 0, n)
+		}
+		return o
+	}
+	return &occ{Lines: make([]uint64, 0, n)}
+}
+
+// freeOcc takes back an occurrence that left the open set and is not
+// referenced any more (detections hold copies of its lines).
+func (e *Engine) freeOcc(o *occ) {
+	if len(e.freeOccs) < maxFreeOccs && cap(o.Lines) <= maxLines {
+		*o = occ{Lines: o.Lines[:0]}
+		e.freeOccs = append(e.freeOccs, o)
 	}
 }
 
@@ -910,6 +938,7 @@ func (e *Engine) expire(now time.Time, all bool) {
 		e.emit(Detection{Kind: KindIncomplete, ID: cp.p.ID, Reason: ReasonBrokenOff, Resource: o.Resource, Tenant: e.tenantOf(o, cp),
 			Start: o.Start, End: o.Last, Severity: cp.p.Severity, Similarity: round3(float64(o.Matched) / float64(len(cp.steps))),
 			Compliance: cp.p.Compliance, Lines: slices.Clone(o.Lines), Count: o.Count})
+		e.freeOcc(o)
 	}
 	if all || !now.Before(e.s.NextPrune) {
 		e.s.NextPrune = now.Add(10 * time.Second)
