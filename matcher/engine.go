@@ -65,7 +65,7 @@ type silentCheck struct {
 }
 
 // silentDeadline is a time no later than the one at which s is found
-// silent (now - Last > intervals × Mean), with a second to spare for
+// silent (now - Last > intervals × Mean), with a millisecond to spare for
 // rounding; a window beyond 1e9 s is capped (an earlier bound is safe).
 func silentDeadline(s *source, intervals float64) time.Time {
 	w := intervals * s.Mean
@@ -73,7 +73,7 @@ func silentDeadline(s *source, intervals float64) time.Time {
 		return s.Last
 	}
 	w = min(w, 1e9)
-	return s.Last.Add(time.Duration(w*float64(time.Second)) - time.Second)
+	return s.Last.Add(time.Duration(w*float64(time.Second)) - time.Millisecond)
 }
 
 // compInfo is what the engine derives from a component name.

@@ -363,3 +363,21 @@ func slicesEqual(a, b []uint64) bool {
 	}
 	return true
 }
+
+// The absence check skips a rule's sources until one can be silent; it
+// must still fire on the first tick past intervals × mean.
+func TestRuleAbsenceFirstTick(t *testing.T) {
+	start := time.Date(2017, 5, 16, 10, 0, 0, 0, time.UTC)
+	var lines []string
+	for i := 0; i < 15; i++ {
+		lines = append(lines, start.Add(time.Duration(i)*time.Minute).Format("2006-01-02 15:04:05.000")+" 7 INFO cinder.volume.manager [-] Updating volume status")
+	}
+	last := start.Add(14 * time.Minute)
+	for i := 1; i <= 400; i++ {
+		lines = append(lines, last.Add(time.Duration(i)*time.Second).Format("2006-01-02 15:04:05.000")+" 9 INFO nova.osapi_compute.wsgi.server [-] tick")
+	}
+	hits := ruleHits(runEngine(t, ruleEngine(t, Options{}), lines), "source.silent")
+	if len(hits) != 1 || !hits[0].Start.Equal(last) || !hits[0].End.Equal(last.Add(301*time.Second)) {
+		t.Fatalf("silent source: %+v, want one from %v to %v", hits, last, last.Add(301*time.Second))
+	}
+}
