@@ -3,6 +3,7 @@ package matcher
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -195,6 +196,7 @@ func parseContext(r *Record, c []byte) {
 			if !empty {
 				r.ProjectID = tok
 			}
+			return // the domain parts that follow are not kept
 		}
 		field++
 	}
@@ -633,12 +635,20 @@ func isName(b []byte) bool {
 		return false
 	}
 	for _, c := range b {
-		if !isAlpha(c) && !isDigit(c) && c != '.' && c != '-' && c != '_' && c != '/' && c != '[' && c != ']' {
+		if !nameByte[c] {
 			return false
 		}
 	}
 	return true
 }
+
+// nameByte holds the bytes isName accepts.
+var nameByte = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = isAlpha(byte(c)) || isDigit(byte(c)) || strings.IndexByte(".-_/[]", byte(c)) >= 0
+	}
+	return t
+}()
 
 func trimColon(b []byte) []byte {
 	if len(b) > 0 && b[len(b)-1] == ':' {
