@@ -143,6 +143,11 @@ type tmeta struct {
 	refs       []elemRef
 	background bool
 	rules      []int32
+	// comp/ci: the component that last logged this template and its
+	// cached information (a template nearly always comes from one
+	// component, so this saves the map lookup).
+	comp string
+	ci   *compInfo
 }
 
 type occ struct {
@@ -397,7 +402,15 @@ func (e *Engine) Process(r *Record) []Detection {
 		}
 	}
 	consumed := false
-	ci := e.compInfo(r.Component)
+	ci := m.ci
+	if ci == nil || string(r.Component) != m.comp {
+		ci = e.compInfo(r.Component)
+		if ci != &e.compTmp {
+			m.comp, m.ci = string(r.Component), ci
+		} else {
+			m.comp, m.ci = "", nil
+		}
+	}
 	// The template's pattern elements, then the component's.
 	if len(m.refs)+len(ci.refs) > 0 {
 		for _, refs := range [2][]elemRef{m.refs, ci.refs} {

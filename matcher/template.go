@@ -337,7 +337,9 @@ func (m *Miner) matches(t *mtemplate, msg []byte) bool {
 			}
 			continue
 		}
-		if string(msg[sp.s:sp.vs]) != tk.pre+tk.key || string(msg[sp.ve:sp.e]) != tk.post {
+		pk := msg[sp.s:sp.vs] // tk.pre + tk.key, compared without joining them
+		if len(pk) != len(tk.pre)+len(tk.key) || string(pk[:len(tk.pre)]) != tk.pre || string(pk[len(tk.pre):]) != tk.key ||
+			string(msg[sp.ve:sp.e]) != tk.post {
 			return false
 		}
 	}
