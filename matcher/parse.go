@@ -28,6 +28,20 @@ type Parser struct {
 	Location *time.Location
 
 	last time.Time
+	day  dayCache
+}
+
+// dayCache keeps the UTC midnight of the last date parsed: lines of a day
+// then cost an addition instead of a calendar computation (the same
+// instant and representation, as UTC time arithmetic is linear).
+type dayCache struct {
+	y, mo, d int
+	midnight time.Time
+	ok       bool
+}
+
+func (p *Parser) parseISO(b []byte) (time.Time, int, bool) {
+	return parseISO(b, p.loc(), &p.day)
 }
 
 // Parse parses one line (an end of line, LF or CRLF, is ignored). On error
@@ -100,7 +114,7 @@ func (p *Parser) loc() *time.Location {
 // which covers oslo.log default and devstack formats and the generic
 // "time component message" fallback.
 func (p *Parser) parseTimed(r *Record, b []byte) bool {
-	t, n, ok := parseISO(b, p.loc())
+	t, n, ok := p.parseISO(b)
 	if !ok {
 		return false
 	}
@@ -290,7 +304,7 @@ func (p *Parser) parse5424(r *Record, b []byte, pri int) bool {
 		fields[i] = tok
 	}
 	if string(fields[0]) != "-" {
-		t, n, ok := parseISO(fields[0], p.loc())
+		t, n, ok := p.parseISO(fields[0])
 		if !ok || n != len(fields[0]) {
 			return false
 		}
@@ -372,7 +386,7 @@ func (p *Parser) parse3164(r *Record, line, b []byte) bool {
 		r.Time = t
 		b = b[n:]
 	} else {
-		t, n, ok := parseISO(b, p.loc())
+		t, n, ok := p.parseISO(b)
 		if !ok {
 			return false
 		}
@@ -413,7 +427,7 @@ func (p *Parser) unwrapOslo(r *Record) {
 		return
 	}
 	var in Record
-	if t, n, ok := parseISO(m, p.loc()); ok {
+	if t, n, ok := p.parseISO(m); ok {
 		if parseOsloBody(&in, skipSpaces(m[n:]), true) && in.Format == FormatOslo {
 			in.Time = t
 		} else {
@@ -503,8 +517,9 @@ func (p *Parser) parseStamp3164(b []byte) (time.Time, int, bool) {
 }
 
 // parseISO parses "YYYY-MM-DD[ T]HH:MM:SS[.,frac][Z|±HH:MM|±HHMM]" at the
-// start of b, returning the number of bytes used.
-func parseISO(b []byte, loc *time.Location) (time.Time, int, bool) {
+// start of b, returning the number of bytes used. day, when not nil,
+// caches the last UTC date.
+func parseISO(b []byte, loc *time.Location, day *dayCache) (time.Time, int, bool) {
 	if len(b) < 19 || b[4] != '-' || b[7] != '-' || (b[10] != ' ' && b[10] != 'T') || b[13] != ':' || b[16] != ':' {
 		return time.Time{}, 0, false
 	}
@@ -555,7 +570,15 @@ func parseISO(b []byte, loc *time.Location) (time.Time, int, bool) {
 			}
 		}
 	}
-	t := time.Date(y1*100+y2, time.Month(mo), d, hh, mm, ss, nsec, loc)
+	y := y1*100 + y2
+	if day != nil && loc == time.UTC {
+		if !day.ok || day.y != y || day.mo != mo || day.d != d {
+			*day = dayCache{y: y, mo: mo, d: d, midnight: time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC), ok: true}
+		}
+		clock := time.Duration(hh*3600+mm*60+ss)*time.Second + time.Duration(nsec)
+		return day.midnight.Add(clock), n, true
+	}
+	t := time.Date(y, time.Month(mo), d, hh, mm, ss, nsec, loc)
 	return t, n, true
 }
 

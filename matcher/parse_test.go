@@ -147,3 +147,28 @@ func TestParse3164YearRollover(t *testing.T) {
 		t.Fatalf("got %v, want 2018", r.Time)
 	}
 }
+
+// The day cache gives the same time.Time, representation included, as a
+// calendar computation, whatever came before.
+func FuzzParseISODayCache(f *testing.F) {
+	f.Add("2017-05-16 00:00:00.008", "2017-05-16 23:59:60.999")
+	f.Add("2017-02-28 10:00:00", "2017-02-31 10:00:00,5")
+	f.Add("2016-12-31T23:59:59Z", "2017-01-01T00:00:00.000001Z")
+	f.Add("2017-05-16 10:00:00+02:00", "2017-05-16 10:00:00")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var day dayCache
+		for _, s := range []string{a, b, a} {
+			want, wn, wok := parseISO([]byte(s), time.UTC, nil)
+			got, gn, gok := parseISO([]byte(s), time.UTC, &day)
+			same := got == want              // UTC: the very same value
+			if want.Location() != time.UTC { // a zone made per call: same instant and zone
+				gz, go1 := got.Zone()
+				wz, wo := want.Zone()
+				same = got.Equal(want) && gz == wz && go1 == wo
+			}
+			if !same || gn != wn || gok != wok {
+				t.Fatalf("%q: cached %v %d %v, want %v %d %v", s, got, gn, gok, want, wn, wok)
+			}
+		}
+	})
+}
