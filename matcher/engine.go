@@ -59,9 +59,10 @@ type Engine struct {
 // silentCheck is the earliest time any watched source of an absence rule
 // can be found silent. Not saved: unknown (zero) means check now.
 type silentCheck struct {
-	known bool
-	none  bool // no source is watched: only a new observation can change it
-	at    time.Time
+	known  bool
+	none   bool // no source is watched: only a new observation can change it
+	at     time.Time
+	atUnix int64 // at.Unix(), for a quick test that an observation cannot lower at
 }
 
 // silentDeadline is a time no later than the one at which s is found
@@ -867,8 +868,15 @@ func (e *Engine) observeSource(r *Record, t time.Time, ci *compInfo) {
 		s.M2 += d * (gap - s.Mean)
 		s.Last = t
 		if c := &e.silent[j]; c.known {
+			// The deadline is at least t + w - 1ms with t >= t.Unix() and
+			// at < atUnix + 1: when that clears atUnix + 2 (a second more
+			// for float rounding), it cannot be before at.
+			w := min(cr.r.Intervals*s.Mean, 1e9)
+			if !c.none && float64(t.Unix())+w >= float64(c.atUnix)+2 {
+				continue
+			}
 			if dl := silentDeadline(s, cr.r.Intervals); c.none || dl.Before(c.at) {
-				c.at, c.none = dl, false
+				c.at, c.atUnix, c.none = dl, dl.Unix(), false
 			}
 		}
 	}
@@ -991,7 +999,7 @@ func (e *Engine) expire(now time.Time, all bool) {
 		}
 		// Sources skipped here change only when observed again, and an
 		// observation brings the bound forward to the source's own.
-		*c = silentCheck{known: true, none: none, at: next}
+		*c = silentCheck{known: true, none: none, at: next, atUnix: next.Unix()}
 		slices.Sort(silent)
 		for _, k := range silent {
 			s := e.s.Sources[ri][k]
