@@ -230,7 +230,9 @@ func extractResources(r *Record) {
 	if r.Instance == nil {
 		r.Instance = uuidAfter(m, &findServers)
 	}
-	if i := findVolume.index(m); i > 0 && (m[i-1] == 'v' || m[i-1] == 'V') {
+	// (An occurrence without 36 bytes after it yields nothing, so the
+	// searches here and in uuidAfter stop short of the last 36 bytes.)
+	if i := findVolume.index(m[:max(len(m)-36, 0)]); i > 0 && (m[i-1] == 'v' || m[i-1] == 'V') {
 		u := m[i+6:]
 		if len(u) >= 36 && isUUID(u[:36]) {
 			r.Volume = u[:36]
@@ -248,7 +250,7 @@ var (
 
 // uuidAfter returns the UUID right after the first occurrence of marker.
 func uuidAfter(m []byte, marker *finder) []byte {
-	i := marker.index(m)
+	i := marker.index(m[:max(len(m)-36, 0)])
 	if i < 0 {
 		return nil
 	}

@@ -172,3 +172,27 @@ func FuzzParseISODayCache(f *testing.F) {
 		}
 	})
 }
+
+// Resource ids at the very end of a message, or cut short there.
+func TestExtractResourcesAtEnd(t *testing.T) {
+	const id = "b9000564-fe1a-409b-b8cc-1e88b294cd1d"
+	tests := []struct {
+		msg, inst, vol string
+	}{
+		{"Terminating instance " + id, id, ""},
+		{"Terminating instance " + id[:35], "", ""},
+		{"instance " + id, id, ""},
+		{"GET /v2/p/servers/" + id, id, ""},
+		{"Attaching volume " + id, "", id},
+		{"Attaching volume " + id[:35], "", ""},
+		{"olume " + id, "", ""},
+		{"instance x then instance " + id, "", ""}, // only the first marker counts
+	}
+	for _, tt := range tests {
+		r := Record{Message: []byte(tt.msg)}
+		extractResources(&r)
+		if string(r.Instance) != tt.inst || string(r.Volume) != tt.vol {
+			t.Errorf("%q: instance %q volume %q, want %q %q", tt.msg, r.Instance, r.Volume, tt.inst, tt.vol)
+		}
+	}
+}
