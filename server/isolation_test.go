@@ -25,6 +25,7 @@ import (
 	"github.com/hisoka-project/hisoka/crypto"
 	"github.com/hisoka-project/hisoka/server"
 	"github.com/hisoka-project/hisoka/server/internal/auth"
+	"github.com/hisoka-project/hisoka/spec"
 )
 
 // The isolation matrix (issue 7, item 4) is generated from
@@ -194,17 +195,29 @@ func (w *isoWorld) paramValue(r matrixRoute, p oaParam) string {
 	return ""
 }
 
-// target is the route's URL path and query with its parameters filled.
-func (w *isoWorld) target(r matrixRoute) string {
+// target is the route's URL path and query with its parameters filled;
+// over replaces the value of the named parameters. A query parameter "q"
+// (a search) is always set to the victim's marker, so that a search that
+// crosses tenants finds it.
+func (w *isoWorld) target(r matrixRoute, over map[string]string) string {
 	path := r.path
 	q := url.Values{}
 	for _, p := range r.op.Parameters {
 		p = w.resolveParam(p)
+		v, ok := over[p.Name]
 		switch {
 		case p.In == "path":
-			path = strings.ReplaceAll(path, "{"+p.Name+"}", url.PathEscape(w.paramValue(r, p)))
-		case p.In == "query" && p.Required:
-			q.Set(p.Name, w.paramValue(r, p))
+			if !ok {
+				v = w.paramValue(r, p)
+			}
+			path = strings.ReplaceAll(path, "{"+p.Name+"}", url.PathEscape(v))
+		case p.In == "query" && p.Name == "q":
+			q.Set("q", w.marker)
+		case p.In == "query" && (p.Required || ok):
+			if !ok {
+				v = w.paramValue(r, p)
+			}
+			q.Set(p.Name, v)
 		}
 	}
 	if m := regexp.MustCompile(`\{[^}]*\}`).FindString(path); m != "" {
@@ -366,6 +379,10 @@ type caller struct {
 	name  string
 	token func(r matrixRoute) string
 	want  func(r matrixRoute) int // the expected status
+	// over fills some parameters differently (another tenant's own path).
+	over map[string]string
+	// skip leaves out the routes where this caller is the legitimate one.
+	skip  func(r matrixRoute) bool
 	legit bool
 }
 
@@ -382,12 +399,13 @@ func TestIsolationMatrix(t *testing.T) {
 	if _, err := io.ReadFull(rand.Reader, mk[:]); err != nil {
 		t.Fatal(err)
 	}
-	w := &isoWorld{live: l, t: t, doc: doc, issuer: issuer, marker: "isomarker" + hex.EncodeToString(mk[:]), resource: "vm-victim-1"}
-	w.victim = l.register("victim", "p-victim")
+	w := &isoWorld{live: l, t: t, doc: doc, issuer: issuer, marker: "isomarker" + hex.EncodeToString(mk[:]), resource: "vm-r1"}
+	w.victim = l.register("victim-"+hex.EncodeToString(mk[:3]), "p-victim")
 	w.attacker = l.register("attacker", "p-attacker")
 
 	// Seed: a published catalogue (version 1), a resource of the victim,
-	// platform logs, and the victim's own logs carrying the marker.
+	// platform logs, the victim's own logs carrying the marker, and a line
+	// of the attacker's (so that its own reads have something to return).
 	cat, err := os.ReadFile("../testdata/catalog/default.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -401,14 +419,16 @@ func TestIsolationMatrix(t *testing.T) {
 		[]byte(fmt.Sprintf("<38>1 %s ctl-1 nova-api 1 - - platform line for the matrix\n", now)), nil)
 	l.must(200, "POST", "/v1/ingest", l.mint("ingest", w.victim.id), "text/plain",
 		[]byte(fmt.Sprintf("<38>1 %s vm-victim sshd 7 - - secret %s of the victim\n", now, w.marker)), nil)
+	l.must(200, "POST", "/v1/ingest", l.mint("ingest", w.attacker.id), "text/plain",
+		[]byte(fmt.Sprintf("<38>1 %s vm-attacker sshd 8 - - the attacker's own line\n", now)), nil)
 	// The marker is reachable by its owner, so its absence elsewhere means something.
 	var own []byte
-	l.must(200, "GET", "/v1/tenants/victim/logs?q="+w.marker, l.token(w.victim), "", nil, &own)
+	l.must(200, "GET", "/v1/tenants/"+w.victim.id+"/logs?q="+w.marker, l.token(w.victim), "", nil, &own)
 	if !bytes.Contains(own, []byte(w.marker)) {
 		t.Fatalf("the victim cannot find its own marker: %s", own)
 	}
 	replayed := l.token(w.victim)
-	l.must(200, "GET", "/v1/tenants/victim/retention", replayed, "", nil, nil)
+	l.must(200, "GET", "/v1/tenants/"+w.victim.id+"/retention", replayed, "", nil, nil)
 
 	kind := func(r matrixRoute) string {
 		switch r.role {
@@ -468,6 +488,27 @@ func TestIsolationMatrix(t *testing.T) {
 			return http.StatusForbidden
 		}},
 		{name: "replayed jti", token: func(matrixRoute) string { return replayed }, want: unauth},
+		{name: "another tenant on its own path", token: func(matrixRoute) string { return l.token(w.attacker) },
+			over: map[string]string{"tenant": w.attacker.id}, want: func(r matrixRoute) int {
+				if r.role == "public" || r.role == "tenant" {
+					return r.ok // its own data: none of the victim's may appear
+				}
+				return http.StatusForbidden
+			}},
+		{name: "operator token", token: func(matrixRoute) string { return l.op },
+			skip: func(r matrixRoute) bool { return r.role == "operator" }, want: func(r matrixRoute) int {
+				if r.role == "public" {
+					return r.ok
+				}
+				return http.StatusForbidden
+			}},
+		{name: "platform-ingest token", token: func(matrixRoute) string { return l.mint("ingest", "") },
+			skip: func(r matrixRoute) bool { return r.role == "ingest" }, want: func(r matrixRoute) int {
+				if r.role == "public" {
+					return r.ok
+				}
+				return http.StatusForbidden
+			}},
 		{name: "legitimate caller", legit: true, token: func(r matrixRoute) string {
 			switch r.role {
 			case "operator":
@@ -479,34 +520,104 @@ func TestIsolationMatrix(t *testing.T) {
 		}, want: func(r matrixRoute) int { return r.ok }},
 	}
 
+	legit := callers[len(callers)-1]
+	byName := func(name string) caller {
+		for _, c := range callers {
+			if c.name == name {
+				return c
+			}
+		}
+		t.Fatalf("no caller %q", name)
+		return caller{}
+	}
 	cells := 0
+	check := func(r matrixRoute, c caller, over map[string]string, want func(int) bool, wantText string) {
+		t.Helper()
+		tok := c.token(r)
+		ct, body := w.body(r, tok)
+		got, resp := isoCall(t, l.url, r.method, w.target(r, over), tok, ct, body)
+		cells++
+		if !want(got) {
+			t.Errorf("%s as %s (params %v): status %d, want %s (body %.200q)", r, c.name, over, got, wantText, resp)
+		}
+		if c.legit && over == nil {
+			return
+		}
+		if bytes.Contains(resp, []byte(w.marker)) {
+			t.Errorf("%s as %s (params %v): the response carries the victim's logs", r, c.name, over)
+		}
+		if r.role != "public" && bytes.Contains(resp, []byte(w.victim.id)) {
+			t.Errorf("%s as %s (params %v): the response names the victim: %.200q", r, c.name, over, resp)
+		}
+	}
+	is := func(n int) func(int) bool { return func(got int) bool { return got == n } }
+
+	// Probes first (the matrix ends by deleting the victim). The reserved
+	// streams are nobody's: no tenant path may name them, whoever calls.
+	// A path parameter outside its enum gives the legitimate caller
+	// nothing of the victim's.
+	reserved := map[string]bool{}
+	for _, r := range routes {
+		for _, p := range r.op.Parameters {
+			if p = w.resolveParam(p); p.In == "path" {
+				for _, v := range p.Schema.Enum {
+					if spec.Reserved(v) {
+						reserved[v] = true
+					}
+				}
+			}
+		}
+	}
+	if len(reserved) == 0 {
+		t.Fatal("the spec names no reserved stream")
+	}
+	probes := 0
+	// Nor can an operator register a tenant under a reserved name (whose
+	// own tokens would then name the stream).
+	for id := range reserved {
+		pub, _, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := l.json(map[string]any{"id": id, "public_key": pub})
+		if got := l.do("POST", "/v1/admin/tenants", l.op, "application/json", body, nil); got < 400 || got >= 500 {
+			t.Errorf("registering the reserved tenant %q: status %d, want 4xx", id, got)
+		}
+		cells++
+		probes++
+	}
+	for _, r := range routes {
+		if r.tenantScoped {
+			for id := range reserved {
+				for _, c := range []caller{byName("another tenant's valid token"), byName("operator token"), legit} {
+					check(r, c, map[string]string{"tenant": id}, is(http.StatusForbidden), "403")
+					probes++
+				}
+			}
+		}
+		for _, p := range r.op.Parameters {
+			if p = w.resolveParam(p); p.In == "path" && len(p.Schema.Enum) > 0 {
+				check(r, legit, map[string]string{p.Name: w.victim.id}, func(got int) bool { return got >= 400 && got < 500 }, "4xx")
+				probes++
+			}
+		}
+	}
+
 	counts := map[string]int{}
 	for _, r := range routes {
 		counts[r.role]++
-		target := w.target(r)
 		for _, c := range callers {
-			tok := c.token(r)
-			ct, body := w.body(r, tok)
-			got, resp := isoCall(t, l.url, r.method, target, tok, ct, body)
-			cells++
-			if want := c.want(r); got != want {
-				t.Errorf("%s as %s: status %d, want %d (body %.200q)", r, c.name, got, want, resp)
-			}
-			if c.legit {
+			if c.skip != nil && c.skip(r) {
 				continue
 			}
-			if bytes.Contains(resp, []byte(w.marker)) {
-				t.Errorf("%s as %s: the response carries the victim's logs", r, c.name)
-			}
-			if r.role != "public" && c.want(r) >= 400 && bytes.Contains(resp, []byte(w.victim.id)) {
-				t.Errorf("%s as %s: the refusal names the victim: %.200q", r, c.name, resp)
-			}
+			want := c.want(r)
+			check(r, c, c.over, is(want), strconv.Itoa(want))
 		}
 	}
 	if len(routes) == 0 || counts["tenant"] == 0 || counts["operator"] == 0 || counts["ingest"] == 0 || counts["public"] == 0 {
 		t.Fatalf("the spec yielded routes %v", counts)
 	}
-	t.Logf("isolation matrix: %d routes (%v) x %d callers = %d cells", len(routes), counts, len(callers), cells)
+	t.Logf("isolation matrix: %d routes %v, %d callers, %d checked requests (%d of them probes of reserved names and enums)", len(routes), counts, len(callers), cells, probes)
 }
 
 // isoCall sends one request and returns the status and the whole body.
