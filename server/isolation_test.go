@@ -603,7 +603,36 @@ func TestIsolationMatrix(t *testing.T) {
 		}
 	}
 
+	// The blind evaluation is bound to the caller: the attacker, sending a
+	// request blinded for the victim, gets nothing the victim's info
+	// verifies (so it cannot hold the victim's notification tokens).
+	{
+		var raw []byte
+		l.must(200, "GET", "/v1/keys", "", "", nil, &raw)
+		dir, err := crypto.ParseDirectory(raw, w.victim.board)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := dir.KeyAt(time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, req, err := crypto.Blind(rand.Reader, key, w.victim.id, []crypto.Descriptor{{PatternID: "ssh.bruteforce", ResourceID: "*"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp []byte
+		l.must(200, "POST", "/v1/subscriptions/evaluate", l.token(w.attacker), "application/octet-stream", req, &resp)
+		if toks, err := reg.Finalize(resp); err == nil {
+			t.Errorf("the attacker's evaluation finalized as the victim's: %d tokens", len(toks))
+		}
+		cells++
+		probes++
+	}
+
 	counts := map[string]int{}
+	deleted := false
+	signedBefore := l.token(w.victim) // signed while registered, first used after the removal
 	for _, r := range routes {
 		counts[r.role]++
 		for _, c := range callers {
@@ -613,11 +642,25 @@ func TestIsolationMatrix(t *testing.T) {
 			want := c.want(r)
 			check(r, c, c.over, is(want), strconv.Itoa(want))
 		}
+		deleted = deleted || (r.method == http.MethodDelete && r.path == "/v1/admin/tenants/{tenant}")
+	}
+	// The victim was removed (the last route): its key opens nothing now,
+	// whether its token was signed before or after.
+	if deleted {
+		for _, tok := range []string{signedBefore, l.token(w.victim)} {
+			if got, resp := isoCall(t, l.url, "GET", "/v1/tenants/"+w.victim.id+"/logs?q="+w.marker, tok, "", nil); got != http.StatusUnauthorized || bytes.Contains(resp, []byte(w.marker)) {
+				t.Errorf("a deleted tenant's token: status %d, want 401 (body %.200q)", got, resp)
+			}
+			cells++
+			probes++
+		}
+	} else {
+		t.Error("the spec has no DELETE /v1/admin/tenants/{tenant}: the deleted-tenant check did not run")
 	}
 	if len(routes) == 0 || counts["tenant"] == 0 || counts["operator"] == 0 || counts["ingest"] == 0 || counts["public"] == 0 {
 		t.Fatalf("the spec yielded routes %v", counts)
 	}
-	t.Logf("isolation matrix: %d routes %v, %d callers, %d checked requests (%d of them probes of reserved names and enums)", len(routes), counts, len(callers), cells, probes)
+	t.Logf("isolation matrix: %d routes %v, %d callers, %d checked requests (%d of them probes: reserved names, enum values, evaluation binding, removed tenant)", len(routes), counts, len(callers), cells, probes)
 }
 
 // isoCall sends one request and returns the status and the whole body.
