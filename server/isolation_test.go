@@ -292,7 +292,7 @@ func (w *isoWorld) schemaValue(s *oaSchema, name string) any {
 }
 
 // body is a minimal valid request body for the route, or none.
-func (w *isoWorld) body(r matrixRoute, tok string) (string, []byte) {
+func (w *isoWorld) body(r matrixRoute) (string, []byte) {
 	if r.op.RequestBody == nil {
 		return "", nil
 	}
@@ -534,7 +534,7 @@ func TestIsolationMatrix(t *testing.T) {
 	check := func(r matrixRoute, c caller, over map[string]string, want func(int) bool, wantText string) {
 		t.Helper()
 		tok := c.token(r)
-		ct, body := w.body(r, tok)
+		ct, body := w.body(r)
 		got, resp := isoCall(t, l.url, r.method, w.target(r, over), tok, ct, body)
 		cells++
 		if !want(got) {
