@@ -344,15 +344,21 @@ func (s *Server) getVerify(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if from == 0 {
-		from = 1
-	}
-	if to == 0 {
+	if from == 0 || to == 0 {
+		// Defaults: from the first retained record, one page at most.
 		u, err := s.svc.st.Usage(ctx, tenant)
 		if err != nil {
 			return err
 		}
-		to = min(u.Last, from+store.MaxLimit-1) // one page of records at most
+		if u.Records == 0 {
+			return store.ErrNotFound // nothing stored to verify
+		}
+		if from == 0 {
+			from = u.First
+		}
+		if to == 0 {
+			to = min(u.Last, from+store.MaxLimit-1)
+		}
 	}
 	if to < from || to-from >= store.MaxLimit {
 		return ErrBadParam
