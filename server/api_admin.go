@@ -18,7 +18,10 @@ import (
 )
 
 func wireTenant(t store.Tenant) spec.Tenant {
-	out := spec.Tenant{ID: t.ID, PublicKey: t.PublicKey, Created: t.Created, Quota: t.Quota, Settings: t.Settings}
+	out := spec.Tenant{ID: t.ID, PublicKey: t.PublicKey, Created: t.Created, Settings: t.Settings}
+	if t.Quota > 0 {
+		out.Quota = &t.Quota
+	}
 	if t.Retention > 0 {
 		out.Retention = t.Retention.String()
 	}
@@ -27,9 +30,9 @@ func wireTenant(t store.Tenant) spec.Tenant {
 
 // postTenant is POST /v1/admin/tenants: register (or update) a tenant with
 // its Ed25519 public key. The answer carries the keys the tenant pins. An
-// update keeps the tenant's retention unless the request sets one ("0s"
-// keeps forever); a retention change is recorded in the tenant's access
-// log.
+// update keeps the tenant's retention, quota and settings unless the request
+// sets them ("0s" keeps forever, a quota of 0 is none, "settings": {} clears
+// them); a retention change is recorded in the tenant's access log.
 func (s *Server) postTenant(c echo.Context) error {
 	ctx := c.Request().Context()
 	var in spec.Tenant
@@ -55,14 +58,24 @@ func (s *Server) postTenant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	t := store.Tenant{ID: in.ID, PublicKey: in.PublicKey, Created: s.svc.now().UTC(), Retention: ret, Quota: in.Quota, Settings: in.Settings}
+	t := store.Tenant{ID: in.ID, PublicKey: in.PublicKey, Created: s.svc.now().UTC(), Retention: ret, Settings: in.Settings}
+	if in.Quota != nil {
+		t.Quota = *in.Quota
+	}
 	isNew := false
 	var oldRet time.Duration
 	if old, err := s.svc.st.GetTenant(ctx, in.ID); err == nil {
 		t.Created = old.Created
 		oldRet = old.Retention
-		if in.Retention == "" { // not set: an update keeps it
+		// What the request does not set, an update keeps.
+		if in.Retention == "" {
 			t.Retention = old.Retention
+		}
+		if in.Quota == nil {
+			t.Quota = old.Quota
+		}
+		if in.Settings == nil {
+			t.Settings = old.Settings
 		}
 	} else if errors.Is(err, store.ErrNotFound) {
 		isNew = true

@@ -620,7 +620,7 @@ func TestQuota(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.must(201, "POST", "/v1/admin/tenants", l.op, "application/json", l.json(spec.Tenant{ID: "small", PublicKey: idn.Public(), Quota: 300}), nil)
+	l.must(201, "POST", "/v1/admin/tenants", l.op, "application/json", l.json(spec.Tenant{ID: "small", PublicKey: idn.Public(), Quota: ptr(uint64(300))}), nil)
 	tok := l.mint("ingest", "small")
 	l.must(200, "POST", "/v1/ingest", tok, "text/plain", []byte("a short line\n"), nil)
 	big := strings.Repeat("a line that does not fit in the quota\n", 20)

@@ -59,9 +59,9 @@ type Tenant struct {
 	ID        string            `json:"id"`
 	PublicKey []byte            `json:"public_key"` // Ed25519, base64 in JSON
 	Created   time.Time         `json:"created,omitempty"`
-	Retention string            `json:"retention,omitempty"` // Go duration, "0s" keeps forever; "": forever for a new tenant, unchanged on update
-	Quota     uint64            `json:"quota_bytes,omitempty"`
-	Settings  map[string]string `json:"settings,omitempty"` // "project": the tenant's OpenStack project id
+	Retention string            `json:"retention,omitempty"`   // Go duration, "0s" keeps forever; "": forever for a new tenant, unchanged on update
+	Quota     *uint64           `json:"quota_bytes,omitempty"` // bytes, 0: none; absent: none for a new tenant, unchanged on update
+	Settings  map[string]string `json:"settings"`              // "project": the tenant's OpenStack project id; null or absent: unchanged on update, {}: cleared
 }
 
 // TenantRegistered answers POST /v1/admin/tenants: the tenant and the keys

@@ -90,7 +90,10 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		if err != nil || id == "" {
 			return fmt.Errorf("%w: tenant-add needs -id and -key (base64)", errUsage)
 		}
-		t := spec.Tenant{ID: id, PublicKey: pub, Retention: retention, Quota: quota}
+		t := spec.Tenant{ID: id, PublicKey: pub, Retention: retention}
+		if flagSet(fs, "quota") {
+			t.Quota = &quota
+		}
 		if project != "" {
 			t.Settings = map[string]string{"project": project}
 		}
@@ -254,4 +257,12 @@ func (a *adminClient) call(ctx context.Context, method, path, ctype string, body
 		}
 	}
 	return nil
+}
+
+// flagSet reports whether the flag name was given on the command line, so
+// that an update sends only what the operator set.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
