@@ -63,6 +63,10 @@
 // [AnyResource]. Tokens are minted for every detection with an owner,
 // whether or not anybody subscribed (anomalies go to the operators'
 // "anomalies" stream instead, and tenants' residual anomalies nowhere).
+// Every other platform detection is also written, as one
+// spec.DetectionRecord, to the operators' "detections" stream; both
+// streams skip a detection id they already hold, so a replay stores
+// nothing twice.
 // Every tenant gets at least one batch per epoch (dummies if nothing
 // happened), so withheld batches show up in crypto.ChainVerifier.CheckFresh.
 //

@@ -367,17 +367,18 @@ func cloneDetection(d matcher.Detection) matcher.Detection {
 	return d
 }
 
-// handleDetections sends the platform's anomalies to the operators' anomaly
-// stream and every detection with an owner to the owner's board. A
-// tenant's own logs notify that tenant only; their residual anomalies (which
-// carry the tenant's lines) are not sent anywhere.
+// handleDetections sends the platform's anomalies to the operators'
+// "anomalies" stream, its other detections to the operators' "detections"
+// stream, and every detection with an owner to the owner's board. A
+// tenant's own logs notify that tenant only; their residual anomalies
+// (which carry the tenant's lines) are not sent anywhere.
 func (svc *service) handleDetections(ctx context.Context, stream string, dets []matcher.Detection) error {
 	if len(dets) == 0 {
 		return nil
 	}
 	byOwner := map[string][]matcher.Detection{}
 	var owners []string
-	var anomalies []store.Record
+	var anomalies, records []store.Record
 	now := svc.now()
 	for _, d := range dets {
 		svc.s.metrics.Detections.WithLabelValues(severityLabel(d.Severity)).Inc()
@@ -397,13 +398,19 @@ func (svc *service) handleDetections(ctx context.Context, stream string, dets []
 				svc.alerts.Send(alerts.Alert{DetectionID: d.DetectionID, Kind: string(d.Kind), ID: d.ID, Stream: stream,
 					Resource: d.Resource, Start: d.Start, End: d.End, Severity: d.Severity, Count: d.Count, Component: d.Component})
 			}
-			anomalies = append(anomalies, store.Record{Time: d.Start, Received: now, App: "matcher", Severity: 4, Line: string(line),
-				Fields: map[string]string{"kind": string(d.Kind), "id": d.ID}})
+			anomalies = append(anomalies, detectionRecord(d, now, line))
 			continue
 		}
 		owner := stream
 		if stream == spec.TenantPlatform {
 			owner = svc.owner(ctx, &d)
+			line, err := json.Marshal(spec.DetectionRecord{DetectionID: d.DetectionID, Kind: string(d.Kind), ID: d.ID, Reason: d.Reason,
+				Resource: d.Resource, Owner: owner, Component: d.Component, Start: d.Start, End: d.End, Count: d.Count,
+				Severity: d.Severity, Compliance: d.Compliance})
+			if err != nil {
+				return err
+			}
+			records = append(records, detectionRecord(d, now, line))
 		}
 		if svc.alerts != nil && stream == spec.TenantPlatform {
 			svc.alerts.Send(alerts.Alert{DetectionID: d.DetectionID, Kind: string(d.Kind), ID: d.ID, Reason: d.Reason, Stream: stream, Tenant: owner,
@@ -417,10 +424,11 @@ func (svc *service) handleDetections(ctx context.Context, stream string, dets []
 		}
 		byOwner[owner] = append(byOwner[owner], d)
 	}
-	if len(anomalies) > 0 {
-		if _, _, err := svc.st.Append(ctx, spec.TenantAnomalies, anomalies); err != nil {
-			return err
-		}
+	if err := svc.appendOnce(ctx, spec.TenantAnomalies, anomalies); err != nil {
+		return err
+	}
+	if err := svc.appendOnce(ctx, spec.TenantDetections, records); err != nil {
+		return err
 	}
 	for _, o := range owners {
 		if err := svc.boards.publish(ctx, o, byOwner[o], stream != spec.TenantPlatform); err != nil {
@@ -432,6 +440,74 @@ func (svc *service) handleDetections(ctx context.Context, stream string, dets []
 		}
 	}
 	return nil
+}
+
+// detectionField names the record field holding a detection's id in the
+// "anomalies" and "detections" streams.
+const detectionField = "detection"
+
+// detectionRecord is the stored record of a detection: its JSON line at
+// its start time, with its kind, id and detection id as fields.
+func detectionRecord(d matcher.Detection, now time.Time, line []byte) store.Record {
+	return store.Record{Time: d.Start, Received: now, App: "matcher", Severity: 4, Line: string(line),
+		Fields: map[string]string{"kind": string(d.Kind), "id": d.ID, detectionField: d.DetectionID}}
+}
+
+// appendOnce appends detection records to a stream, leaving out those
+// whose detection id is already there: a pipeline replaying lines after a
+// restart finds the same detections (same ids, same start times), so each
+// is stored once. Only the platform pipeline writes these streams, so the
+// check and the append do not race. The check reads the stream over the
+// event-time range of recs (blocks outside it are never decoded).
+func (svc *service) appendOnce(ctx context.Context, stream string, recs []store.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	from, to := recs[0].Time, recs[0].Time
+	for _, r := range recs[1:] {
+		from, to = minTime(from, r.Time), maxTime(to, r.Time)
+	}
+	seen := map[string]bool{}
+	q := store.Query{From: from, To: to.Add(time.Nanosecond), Limit: store.MaxLimit}
+	for {
+		page, err := svc.st.Query(ctx, stream, q)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		for _, r := range page.Records {
+			seen[r.Fields[detectionField]] = true
+		}
+		if page.Next == "" {
+			break
+		}
+		q.Cursor = page.Next
+	}
+	fresh := recs[:0]
+	for _, r := range recs {
+		if id := r.Fields[detectionField]; !seen[id] {
+			seen[id] = true
+			fresh = append(fresh, r)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	_, _, err := svc.st.Append(ctx, stream, fresh)
+	return err
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // owner finds the tenant a detection is about: the resource's owner in the

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -51,6 +52,14 @@ func TestRestartExactlyOnce(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("before restart: %+v", got)
 	}
+	// The operators' record of the detection, with its owner.
+	const creations = "field.kind=pattern&field.id=vm.create"
+	page := l.waitStream(spec.TenantDetections, creations, 1)
+	var rec spec.DetectionRecord
+	if err := json.Unmarshal([]byte(page.Records[0].Line), &rec); err != nil || rec.Owner != a.id || rec.Resource != create.Resource || rec.Count == 0 {
+		t.Fatalf("detection record %q: %v", page.Records[0].Line, err)
+	}
+	anomalies := len(l.waitStream(spec.TenantAnomalies, "", 0).Records)
 	l.stop()
 
 	// A crash lost the pipeline's state: it will replay every line.
@@ -82,6 +91,13 @@ func TestRestartExactlyOnce(t *testing.T) {
 	}
 	if len(more) != 0 {
 		t.Fatalf("replay notified again: %+v", more)
+	}
+	// Nor did it store the detection or the anomalies again.
+	if n := len(l2.waitStream(spec.TenantDetections, creations, 1).Records); n != 1 {
+		t.Fatalf("after replay: %d records of the creation in the detections stream, want 1", n)
+	}
+	if n := len(l2.waitStream(spec.TenantAnomalies, "", 0).Records); n > anomalies+1 { // the line pushed again may be one
+		t.Fatalf("after replay: %d anomalies, %d before", n, anomalies)
 	}
 	// ... although the replay did detect the creation again.
 	var metrics []byte

@@ -12,11 +12,36 @@ const (
 	TenantQuarantine = "quarantine"  // lines that could not be attributed
 	TenantAnomalies  = "anomalies"   // the matcher's residual anomalies, one JSON line each
 	TenantDeadLetter = "deadletters" // alerts no webhook took, one JSON line each
+	TenantDetections = "detections"  // the platform's pattern and rule detections, one [DetectionRecord] each
 )
 
 // Reserved reports whether id is a reserved tenant id.
 func Reserved(id string) bool {
-	return id == TenantPlatform || id == TenantQuarantine || id == TenantAnomalies || id == TenantDeadLetter
+	switch id {
+	case TenantPlatform, TenantQuarantine, TenantAnomalies, TenantDeadLetter, TenantDetections:
+		return true
+	}
+	return false
+}
+
+// DetectionRecord is one line of the "detections" stream: a pattern, rule
+// or incomplete-pattern detection on the platform's logs, for operators.
+// It says what the platform knows (its owner included, when a resource or
+// project names one) and never whether the owner subscribed, which the
+// platform does not know.
+type DetectionRecord struct {
+	DetectionID string    `json:"detection_id"`
+	Kind        string    `json:"kind"` // "pattern", "incomplete" or "rule"
+	ID          string    `json:"id"`   // pattern or rule id
+	Reason      string    `json:"reason,omitempty"`
+	Resource    string    `json:"resource,omitempty"`
+	Owner       string    `json:"owner,omitempty"` // tenant owning the resource or project, if any
+	Component   string    `json:"component,omitempty"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	Count       int       `json:"count"`
+	Severity    int       `json:"severity"`
+	Compliance  []string  `json:"compliance,omitempty"`
 }
 
 // LogRecord is one stored log line as the API returns it (search results,
