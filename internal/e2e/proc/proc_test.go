@@ -1,0 +1,76 @@
+package proc
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) { os.Exit(Main(m)) }
+
+// TestServerLifecycle: a server on each backend listens on every
+// transport (TLS with the test CA), answers the operator CLI, stops
+// cleanly, and after a crash restarts on the same data and ports with
+// what it stored.
+func TestServerLifecycle(t *testing.T) {
+	for _, b := range Backends() {
+		t.Run(string(b), func(t *testing.T) {
+			s := Start(t, Options{Backend: b})
+			pool := x509.NewCertPool()
+			ca, err := os.ReadFile(s.CAFile)
+			if err != nil || !pool.AppendCertsFromPEM(ca) {
+				t.Fatalf("CA file: %v", err)
+			}
+			c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", s.SyslogTLS, &tls.Config{RootCAs: pool, ServerName: "localhost"})
+			if err != nil {
+				t.Fatalf("syslog TLS: %v", err)
+			}
+			c.Close()
+			for _, a := range []string{s.SyslogTCP} {
+				c, err := net.DialTimeout("tcp", a, 5*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+			}
+			if s.SyslogUDP == "" {
+				t.Fatal("no UDP address")
+			}
+			s.MustAdmin("resource-add", "-id", "host-1", "-kind", "host", "-tenant", "platform", "-addr", "192.0.2.1")
+			s.Kill()
+			if s.Pid() != 0 {
+				t.Fatal("killed server still running")
+			}
+			url := s.URL
+			s.Restart()
+			if s.URL != url {
+				t.Fatalf("restart moved from %s to %s", url, s.URL)
+			}
+			if out := s.MustAdmin("resources"); !strings.Contains(out, "host-1") {
+				t.Fatalf("resources after a crash: %s", out)
+			}
+			tok := s.Token("ingest", "")
+			req, _ := http.NewRequest("POST", s.URL+"/v1/ingest", strings.NewReader("hello from proc\n"))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("Content-Type", "text/plain")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode/100 != 2 {
+				t.Fatalf("ingest: %d", resp.StatusCode)
+			}
+			s.Stop()
+			s.Restart()
+			if _, err := s.Admin("tenant-add", "-id", "x"); err == nil || !strings.Contains(err.Error(), "invalid public key") {
+				t.Fatalf("admin usage error: %v", err)
+			}
+		})
+	}
+}
