@@ -188,6 +188,9 @@ func TestBoardAttacks(t *testing.T) {
 			if len(ns) != 0 {
 				t.Fatalf("delivered %d notifications from a lying board", len(ns))
 			}
+			if at, lerr := c.LastPoll(); at.IsZero() || !errors.Is(lerr, tc.class) {
+				t.Fatalf("LastPoll = %v, %v; want the poll's error", at, lerr)
+			}
 			if now, _ := c.Board(); now != seq {
 				t.Fatalf("board position moved from %d to %d", seq, now)
 			}
@@ -201,6 +204,9 @@ func TestBoardAttacks(t *testing.T) {
 			ns = pollUntil(t, c, want, 10*time.Second)
 			if more, err := c.Poll(t.Context(), 0); err != nil || len(ns)+len(more) != want {
 				t.Fatalf("after the attack: %d+%d notifications, want %d (%v)", len(ns), len(more), want, err)
+			}
+			if _, lerr := c.LastPoll(); lerr != nil {
+				t.Fatalf("LastPoll after an honest poll: %v", lerr)
 			}
 		})
 	}

@@ -91,6 +91,11 @@ type Client struct {
 	warnedUnopened uint64
 	dirHash        [32]byte
 	index          map[string]int // subscription id -> index in st.Subscriptions
+
+	// polledAt and pollErr are the end and outcome of the last poll
+	// (LastPoll).
+	polledAt time.Time
+	pollErr  error
 }
 
 // New returns a client for cfg, loading the identity and state of

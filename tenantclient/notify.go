@@ -196,6 +196,7 @@ func (c *Client) Poll(ctx context.Context, wait time.Duration) ([]Notification, 
 	defer c.warnUnopened()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.polledAt, c.pollErr = c.cfg.Now(), err
 	out := c.st.Pending
 	if len(out) == 0 {
 		return nil, err
@@ -325,6 +326,9 @@ func (c *Client) pollLoop(ctx context.Context, wait time.Duration, p *poller) {
 		if ctx.Err() != nil {
 			return
 		}
+		c.mu.Lock()
+		c.polledAt, c.pollErr = c.cfg.Now(), err
+		c.mu.Unlock()
 		c.warnUnopened()
 		p.signal(err)
 		if err == nil {
@@ -363,6 +367,17 @@ func (c *Client) warnUnopened() {
 	if n > seen {
 		c.log.Warn("tenantclient: board entries with one of the tenant's tags did not open (forged entries)", "new", n-seen, "total", n)
 	}
+}
+
+// LastPoll returns when the last poll of the board (by [Client.Poll] or the
+// iterator of [Client.Notifications]) ended, and its error: nil when every
+// batch it received verified and the board was fresh. The time is zero
+// before the first poll. A monitor shows from it whether a verification
+// failure is still going on; it is local and changes nothing the server sees.
+func (c *Client) LastPoll() (time.Time, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.polledAt, c.pollErr
 }
 
 // Board returns the chain position the client has verified up to: the
