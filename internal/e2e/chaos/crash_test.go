@@ -1,0 +1,318 @@
+package chaos_test
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hisoka-project/hisoka/internal/e2e/proc"
+	"github.com/hisoka-project/hisoka/internal/loggen"
+	"github.com/hisoka-project/hisoka/matcher"
+	"github.com/hisoka-project/hisoka/store/redistest"
+	"github.com/hisoka-project/hisoka/tenantclient"
+)
+
+// TestCrash is issue 7 item 2: under continuous ingestion (generated
+// platform logs over HTTP, the tenant's own lines over HTTP and syslog
+// TCP), the server is killed with SIGKILL at random moments and restarted
+// on the same data, on the embedded store and on Redis (append-only file,
+// fsync always). After every restart: every acknowledged line is stored
+// exactly once ([book]), the tenant's log verification passes, the
+// tenant's board chain verifies and no notification came twice; at the
+// end, the tenant got exactly the notifications the catalogue's engine
+// finds in the generated log.
+func TestCrash(t *testing.T) {
+	for _, b := range proc.Backends() {
+		t.Run(string(b), func(t *testing.T) { crash(t, b) })
+	}
+}
+
+// crashSeed is HISOKA_CHAOS_SEED, or a fresh seed (logged, to rerun a
+// failure with the same kill moments).
+func crashSeed(t *testing.T) uint64 {
+	if s := os.Getenv("HISOKA_CHAOS_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("HISOKA_CHAOS_SEED: %v", err)
+		}
+		return n
+	}
+	return rand.Uint64()
+}
+
+func crash(t *testing.T, backend proc.Backend) {
+	kills, within := 3, 1200*time.Millisecond
+	if full() {
+		kills, within = 20, 2*time.Second
+	}
+	seed := crashSeed(t)
+	t.Logf("seed %d (HISOKA_CHAOS_SEED=%d repeats the kill moments)", seed, seed)
+	rnd := rand.New(rand.NewPCG(seed, seed^0x5eed))
+
+	gen := loggen.Generate(loggen.Config{Seed: 11, Projects: 2, VMs: 8, Ops: true, Duration: 20 * time.Minute})
+	project, vms := tenantVMs(t, gen)
+	want, subs := expectedNotifications(t, gen, vms)
+
+	o := proc.Options{Backend: backend}
+	if backend == proc.Redis {
+		o.RedisURL = redistest.Start(t, redistest.Config{AppendOnly: true, AppendFsync: "always"}).URL()
+	}
+	f := newFixture(t, o, project, vms)
+	ctx := t.Context()
+	if _, err := f.tenant.Subscribe(ctx, subs...); err != nil {
+		t.Fatal(err)
+	}
+
+	plat, own := newBook("platform", len(gen.Lines)), newBook("own", 0)
+	st := &statuses{}
+	ps := &platformSender{f: f, lines: gen.Lines, book: plat, st: st, batch: 50}
+	for i := range gen.Lines {
+		ps.queue = append(ps.queue, i)
+	}
+	// Spread the platform log over the kills (about half a window each),
+	// so that most of it is shipped while the server is being killed.
+	batches := len(gen.Lines) / ps.batch
+	ps.pace = time.Duration(kills) * within / 2 / time.Duration(batches)
+	notes := newNotes(want)
+
+	run := func(ctx context.Context) *sync.WaitGroup {
+		var wg sync.WaitGroup
+		wg.Go(func() { ps.run(ctx) })
+		wg.Go(func() { ownHTTP(ctx, f, own, st) })
+		wg.Go(func() { ownHTTP(ctx, f, own, st) })
+		wg.Go(func() { ownSyslog(ctx, f, own) })
+		return &wg
+	}
+	audit := func(what string, afterCrash bool) int {
+		t.Helper()
+		waiting, lost := f.audit(ctx, plat, own, afterCrash, what)
+		ps.requeue(lost)
+		if err := notes.poll(ctx, f.tenant); err != nil {
+			t.Errorf("%s: tenant poll: %v", what, err)
+		}
+		return waiting
+	}
+
+	for i := range kills {
+		cctx, cancel := context.WithCancel(ctx)
+		wg := run(cctx)
+		time.Sleep(time.Duration(rnd.Int64N(int64(within))))
+		f.srv.Kill()
+		cancel()
+		wg.Wait()
+		f.srv.Restart()
+		audit(fmt.Sprintf("after kill %d", i+1), true)
+		if t.Failed() {
+			t.FailNow()
+		}
+	}
+
+	// The rest without kills: the whole platform log, then every pending
+	// syslog line stored, then every notification delivered.
+	ps.pace = 0
+	cctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { ownHTTP(cctx, f, own, st) })
+	wg.Go(func() { ownSyslog(cctx, f, own) })
+	ps.run(cctx)
+	cancel()
+	wg.Wait()
+	if len(ps.queue) > 0 {
+		t.Fatalf("platform sender stopped with %d lines to go and no kill (HTTP answers %v)", len(ps.queue), st.snapshot())
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for audit("final", false) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("syslog lines written on cleanly closed connections to a running server never stored")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	deadline = time.Now().Add(60 * time.Second)
+	for !notes.complete() && !t.Failed() {
+		if time.Now().After(deadline) {
+			t.Fatalf("notifications lost: got %v, want %v", notes.got, notes.want)
+		}
+		time.Sleep(300 * time.Millisecond)
+		audit("draining", false)
+	}
+	// A last look for late duplicates.
+	time.Sleep(time.Second)
+	audit("end", false)
+
+	if u := st.unexpected(); len(u) > 0 {
+		t.Errorf("unexpected HTTP answers to ingest: %v", u)
+	}
+	pt, ot := plat.tally(), own.tally()
+	t.Logf("%s: %d kills; platform lines %v; own lines %v; HTTP answers %v; notifications %d",
+		backend, kills, pt, ot, st.snapshot(), notes.total())
+	if ot[acked] == 0 || pt[acked] == 0 {
+		t.Fatal("nothing was acknowledged: the test did not test")
+	}
+}
+
+// audit reads both streams, compares them with the books, and verifies the
+// tenant's logs. It returns how many pending lines are not stored yet, and
+// the platform lines declared lost.
+func (f *fixture) audit(ctx context.Context, plat, own *book, afterCrash bool, what string) (int, []int) {
+	t := f.t
+	t.Helper()
+	pc, err := f.platformCounts(ctx)
+	if err != nil {
+		t.Fatalf("%s: reading the platform stream: %v", what, err)
+	}
+	oc, err := f.ownCounts(ctx)
+	if err != nil {
+		t.Fatalf("%s: exporting the tenant's stream: %v", what, err)
+	}
+	p1, lost, w1 := plat.audit(pc, afterCrash)
+	p2, _, w2 := own.audit(oc, afterCrash)
+	for i, p := range append(p1, p2...) {
+		if i == 20 {
+			t.Errorf("%s: %d more problems", what, len(p1)+len(p2)-20)
+			break
+		}
+		t.Errorf("%s: %s", what, p)
+	}
+	if len(oc) > 0 {
+		if _, err := f.tenant.VerifyLogs(ctx, 0, 0); err != nil {
+			t.Errorf("%s: tenant log verification: %v", what, err)
+		}
+	}
+	return w1 + w2, lost
+}
+
+// tenantVMs picks the project of the first generated VM creation as the
+// tenant's, and its VMs.
+func tenantVMs(t *testing.T, gen *loggen.Log) (project string, vms []string) {
+	for _, tr := range gen.Truth {
+		if tr.ID != "vm.create" {
+			continue
+		}
+		if project == "" {
+			project = tr.Tenant
+		}
+		if tr.Tenant == project && !slices.Contains(vms, tr.Resource) {
+			vms = append(vms, tr.Resource)
+		}
+	}
+	if len(vms) < 2 {
+		t.Fatalf("generator gave %d VMs for the tenant", len(vms))
+	}
+	return project, vms
+}
+
+// occurrence is what a notification is about.
+type occurrence struct{ pattern, resource string }
+
+// expectedNotifications runs the default catalogue's engine over the
+// generated log, as the server's pipeline does, and returns how many
+// pattern detections each of the tenant's VMs has, with a subscription
+// for each (pattern, VM) pair, plus one for a pattern that never happens.
+// The detections are checked against the generator's ground truth.
+func expectedNotifications(t *testing.T, gen *loggen.Log, vms []string) (map[occurrence]int, []tenantclient.Subscription) {
+	data, err := os.ReadFile(catalogueFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := matcher.ParseCatalog(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := matcher.NewEngine(cat, matcher.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p matcher.Parser
+	want := map[occurrence]int{}
+	for i, ln := range gen.Lines {
+		r, _ := p.ParseOrRaw([]byte(ln.Text))
+		r.Seq = uint64(i + 1)
+		for _, d := range eng.Process(&r) {
+			if d.Kind == matcher.KindPattern && slices.Contains(vms, d.Resource) {
+				want[occurrence{d.ID, d.Resource}]++
+			}
+		}
+	}
+	truth := map[occurrence]int{}
+	for _, tr := range gen.Truth {
+		if tr.Kind == "pattern" && slices.Contains(vms, tr.Resource) {
+			truth[occurrence{tr.ID, tr.Resource}]++
+		}
+	}
+	for k, n := range want {
+		if truth[k] < n {
+			t.Fatalf("the engine finds %d %v, the generator made %d", n, k, truth[k])
+		}
+	}
+	if len(want) < 3 {
+		t.Fatalf("only %d expected (pattern, VM) pairs: %v", len(want), want)
+	}
+	var subs []tenantclient.Subscription
+	for k := range want {
+		subs = append(subs, tenantclient.Subscription{Pattern: k.pattern, Resource: k.resource})
+	}
+	subs = append(subs, tenantclient.Subscription{Pattern: "vm.migrate", Resource: "00000000-0000-0000-0000-000000000000"})
+	slices.SortFunc(subs, func(a, b tenantclient.Subscription) int {
+		return cmp.Or(cmp.Compare(a.Pattern, b.Pattern), cmp.Compare(a.Resource, b.Resource))
+	})
+	return want, subs
+}
+
+// notes counts the tenant's notifications against the expected ones.
+type notes struct {
+	want map[occurrence]int
+	got  map[occurrence]int
+	seen map[string]bool // subscription/period/epoch/counter
+}
+
+func newNotes(want map[occurrence]int) *notes {
+	return &notes{want: want, got: map[occurrence]int{}, seen: map[string]bool{}}
+}
+
+// poll takes what the board has now (the SDK verifies the chain first) and
+// reports duplicates and notifications beyond the expected ones.
+func (n *notes) poll(ctx context.Context, c *tenantclient.Client) error {
+	ns, err := c.Poll(ctx, 0)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, x := range ns {
+		id := fmt.Sprintf("%s/%d/%d/%d", x.Subscription, x.Period, x.Epoch, x.Counter)
+		if n.seen[id] {
+			errs = append(errs, fmt.Errorf("notification %s delivered twice", id))
+		}
+		n.seen[id] = true
+		k := occurrence{x.Pattern, x.Resource}
+		n.got[k]++
+		if n.got[k] > n.want[k] {
+			errs = append(errs, fmt.Errorf("%d notifications of %v, the log has %d", n.got[k], k, n.want[k]))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (n *notes) complete() bool {
+	for k, w := range n.want {
+		if n.got[k] != w {
+			return false
+		}
+	}
+	return true
+}
+
+func (n *notes) total() int {
+	s := 0
+	for _, v := range n.got {
+		s += v
+	}
+	return s
+}
