@@ -59,6 +59,7 @@ type pipeline struct {
 	engine  *matcher.Engine
 	catalog uint64 // version the engine runs
 	parser  matcher.Parser
+	heat    *heatCounter // platform only: lines per component per minute
 
 	active   atomic.Bool   // an engine runs (for lagging, read by ingest)
 	cursor   atomic.Uint64 // last processed platform seq
@@ -77,7 +78,11 @@ type pipeline struct {
 }
 
 func newPipeline(svc *service, stream string) *pipeline {
-	return &pipeline{svc: svc, stream: stream, handoff: map[uint64][]store.Record{}, wakeCh: make(chan struct{}, 1), reloadCh: make(chan struct{}, 1)}
+	p := &pipeline{svc: svc, stream: stream, handoff: map[uint64][]store.Record{}, wakeCh: make(chan struct{}, 1), reloadCh: make(chan struct{}, 1)}
+	if stream == spec.TenantPlatform {
+		p.heat = newHeatCounter(svc.st)
+	}
+	return p
 }
 
 func (p *pipeline) wake() {
@@ -276,7 +281,12 @@ func (p *pipeline) step(ctx context.Context) (int, error) {
 		p.svc.s.metrics.PipelineLag.WithLabelValues("matcher").Set(0)
 		return 0, nil
 	}
-	if p.engine != nil {
+	if p.heat != nil {
+		if err := p.heat.prepare(ctx, recs); err != nil {
+			return 0, err
+		}
+	}
+	if p.engine != nil || p.heat != nil {
 		var dets []matcher.Detection
 		for i := range recs {
 			r := &recs[i]
@@ -286,6 +296,12 @@ func (p *pipeline) step(ctx context.Context) (int, error) {
 			// time, the line's, or the receive time; year-less stamps
 			// placed then), so a replay sees exactly the same times.
 			mr.Time = r.Time
+			if p.heat != nil {
+				p.heat.add(r.Seq, r.Time, mr.Component)
+			}
+			if p.engine == nil {
+				continue
+			}
 			for _, d := range p.engine.Process(&mr) {
 				dets = append(dets, cloneDetection(d))
 			}
@@ -334,6 +350,11 @@ func (p *pipeline) idle(ctx context.Context) error {
 }
 
 func (p *pipeline) save(ctx context.Context) error {
+	if p.heat != nil { // first: the counts cover at least the saved cursor
+		if err := p.heat.save(ctx); err != nil {
+			return err
+		}
+	}
 	s := pipelineSaved{Catalog: p.catalog, Cursor: p.cursor.Load()}
 	if p.engine != nil {
 		b, err := p.engine.SaveState()
