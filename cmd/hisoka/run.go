@@ -38,6 +38,7 @@ func commands() []command {
 		{"learn", "learn a proposed pattern catalogue from normal logs", runLearn},
 		{"match", "match a catalogue against logs: one JSON line per detection", runMatch},
 		{"generate", "generate realistic OpenStack logs with ground truth", runGenerate},
+		{"bench", "measure ingest, store, matcher, tokens, latencies; print a table with the machine", runBench},
 	}
 }
 
