@@ -1,0 +1,245 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hisoka-project/hisoka/internal/e2e/proc"
+	"github.com/hisoka-project/hisoka/internal/loggen"
+	"github.com/hisoka-project/hisoka/spec"
+	"github.com/hisoka-project/hisoka/tenantclient"
+)
+
+// TestPlatformLogsNotifyTenants is the whole path with real processes:
+// the operator publishes the catalogue and registers two tenants (each
+// made with "hisoka-tenant init" and pinned with "pin"); each tenant
+// subscribes blindly, with "hisoka-tenant subscribe", to every instance
+// pattern (and the broken-off and slow creations) on every VM of BOTH
+// tenants; generated OpenStack platform logs with ground truth are pushed
+// by a Loki push client; every line is stored exactly once; and
+// "hisoka-tenant poll" gives each tenant every detection of the ground
+// truth on its own VMs exactly once, and nothing on the other's.
+func TestPlatformLogsNotifyTenants(t *testing.T) {
+	gen := loggen.Generate(loggen.Config{
+		Seed: 11, Projects: 3, VMs: volume(8, 60), Ops: true, Duration: time.Duration(volume(30, 240)) * time.Minute,
+		Faults: loggen.Faults{BrokenOff: 1, Slow: 1},
+	})
+	// The two tenants are the projects with the most VM detections.
+	byProject := map[string][]loggen.Truth{}
+	for _, tr := range gen.Truth {
+		if tr.Tenant != "" && (tr.Kind == "pattern" || tr.Kind == "incomplete") {
+			byProject[tr.Tenant] = append(byProject[tr.Tenant], tr)
+		}
+	}
+	var projects []string
+	for p := range byProject {
+		projects = append(projects, p)
+	}
+	sort.Slice(projects, func(i, j int) bool {
+		if len(byProject[projects[i]]) != len(byProject[projects[j]]) {
+			return len(byProject[projects[i]]) > len(byProject[projects[j]])
+		}
+		return projects[i] < projects[j]
+	})
+	if len(projects) < 2 {
+		t.Fatalf("the generator gave detections for %d projects", len(projects))
+	}
+	projA, projB := projects[0], projects[1]
+
+	// Every descriptor a tenant subscribes to: each pattern on each VM of
+	// both tenants.
+	patterns := []string{"vm.create", "vm.delete", "vm.stop", "vm.start", "vm.pause", "vm.resume", "vm.migrate"}
+	var vms []string
+	for _, p := range []string{projA, projB} {
+		for _, tr := range byProject[p] {
+			if !slices.Contains(vms, tr.Resource) {
+				vms = append(vms, tr.Resource)
+			}
+			if !slices.Contains(patterns, tr.ID) {
+				t.Fatalf("ground truth has pattern %q, not in the subscription list", tr.ID)
+			}
+		}
+	}
+	var subs strings.Builder
+	for _, vm := range vms {
+		for _, p := range patterns {
+			fmt.Fprintf(&subs, "%s %s\n", p, vm)
+		}
+		fmt.Fprintf(&subs, "vm.create %s reason=broken_off\nvm.create %s reason=slow\n", vm, vm)
+	}
+
+	eachBackend(t, func(t *testing.T, s *proc.Server) {
+		vs := s.MustAdmin("catalogue-upload", "-file", "../../testdata/catalog/default.yaml")
+		var versions spec.CatalogVersions
+		if err := json.Unmarshal([]byte(vs), &versions); err != nil || len(versions.Versions) != 1 {
+			t.Fatalf("catalogue-upload: %q %v", vs, err)
+		}
+		s.MustAdmin("catalogue-publish", "-version", fmt.Sprint(versions.Versions[0]))
+		tenants := []struct {
+			cli     *proc.TenantCLI
+			project string
+		}{{addTenant(t, s, "tenant-a", projA), projA}, {addTenant(t, s, "tenant-b", projB), projB}}
+		for _, tn := range tenants {
+			if cat := tn.cli.Must("catalog"); !strings.Contains(cat, "vm.create") {
+				t.Fatalf("catalog: %s", cat)
+			}
+			out, err := tn.cli.RunInput(strings.NewReader(subs.String()), "subscribe", "--file", "-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(out, "subscribed "); n != len(vms)*(len(patterns)+2) {
+				t.Fatalf("%d subscriptions made, want %d", n, len(vms)*(len(patterns)+2))
+			}
+		}
+
+		// The platform's logs, through the Loki push API.
+		ctx := context.Background()
+		lc := &lokiClient{url: s.URL, token: s.Token("ingest", ""), labels: `{job="openstack", host="controller"}`,
+			batchBytes: 256 << 10, http: &http.Client{Timeout: time.Minute}}
+		for _, ln := range gen.Lines {
+			if err := lc.add(ctx, ln.Time, ln.Text); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := lc.flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		checkPlatformStream(t, s, gen.Lines)
+
+		// Each tenant: its own detections exactly once, nothing else.
+		got := make([][]tenantclient.Notification, len(tenants))
+		poll := func(i int, wait string) {
+			out := tenants[i].cli.Must("poll", "--wait", wait)
+			sc := bufio.NewScanner(strings.NewReader(out))
+			for sc.Scan() {
+				var n tenantclient.Notification
+				if err := json.Unmarshal(sc.Bytes(), &n); err != nil {
+					t.Fatalf("poll printed %q: %v", sc.Text(), err)
+				}
+				got[i] = append(got[i], n)
+			}
+		}
+		eventually(t, 90*time.Second, "every notification", func() bool {
+			done := true
+			for i, tn := range tenants {
+				if len(got[i]) < len(byProject[tn.project]) {
+					poll(i, "2s")
+					done = done && len(got[i]) >= len(byProject[tn.project])
+				}
+			}
+			return done
+		})
+		for i, tn := range tenants {
+			poll(i, "1s") // nothing more may come
+			checkNotifications(t, tn.cli.ID, got[i], byProject[tn.project])
+		}
+	})
+}
+
+// notificationKey names what a notification or a truth is about.
+func notificationKey(pattern, resource, reason string) string {
+	return pattern + " " + resource + " " + reason
+}
+
+// checkNotifications checks that ns are exactly the detections of truth,
+// each once, with the payload's time range on the truth's.
+func checkNotifications(t *testing.T, tenant string, ns []tenantclient.Notification, truth []loggen.Truth) {
+	t.Helper()
+	want := map[string][]loggen.Truth{}
+	for _, tr := range truth {
+		k := notificationKey(tr.ID, tr.Resource, tr.Reason)
+		want[k] = append(want[k], tr)
+	}
+	for _, n := range ns {
+		reason := ""
+		for _, p := range n.Params {
+			if p.Name == "reason" {
+				reason = p.Value
+			}
+		}
+		k := notificationKey(n.Pattern, n.Resource, reason)
+		trs := want[k]
+		i := slices.IndexFunc(trs, func(tr loggen.Truth) bool {
+			return !n.Start.Before(tr.Start.Add(-time.Second)) && !n.Start.After(tr.Start.Add(time.Second))
+		})
+		if i < 0 {
+			t.Errorf("%s: unexpected notification %s (start %s, end %s): not in the ground truth, or a duplicate", tenant, k, n.Start, n.End)
+			continue
+		}
+		want[k] = slices.Delete(trs, i, i+1)
+	}
+	for k, trs := range want {
+		for _, tr := range trs {
+			t.Errorf("%s: no notification for %s (start %s)", tenant, k, tr.Start)
+		}
+	}
+	if !t.Failed() {
+		t.Logf("%s: %d notifications, as the ground truth says", tenant, len(ns))
+	}
+}
+
+// checkPlatformStream waits until the operator's view of the platform
+// stream holds as many records as lines were sent, then checks that it
+// holds each line exactly as often as it was sent.
+func checkPlatformStream(t *testing.T, s *proc.Server, lines []loggen.Line) {
+	t.Helper()
+	op := s.Token("operator", "")
+	var stored []string
+	eventually(t, 90*time.Second, fmt.Sprintf("%d platform lines stored", len(lines)), func() bool {
+		stored = platformLines(t, s.URL, op)
+		return len(stored) >= len(lines)
+	})
+	want := map[string]int{}
+	for _, ln := range lines {
+		want[ln.Text]++
+	}
+	for _, l := range stored {
+		want[l]--
+	}
+	for l, n := range want {
+		if n != 0 {
+			t.Errorf("platform line stored %d times too few: %.80q", n, l)
+		}
+	}
+}
+
+// platformLines reads the whole platform stream through the operator API.
+func platformLines(t *testing.T, base, token string) []string {
+	t.Helper()
+	var out []string
+	cursor := ""
+	for {
+		q := url.Values{"limit": {"10000"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		req, _ := http.NewRequest(http.MethodGet, base+"/v1/admin/streams/platform/logs?"+q.Encode(), nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page spec.LogPage
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("platform stream: %d %v", resp.StatusCode, err)
+		}
+		for _, r := range page.Records {
+			out = append(out, r.Line)
+		}
+		if page.Next == "" {
+			return out
+		}
+		cursor = page.Next
+	}
+}
