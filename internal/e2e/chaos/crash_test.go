@@ -53,6 +53,7 @@ func crash(t *testing.T, backend proc.Backend) {
 	if full() {
 		kills, within = 20, 2*time.Second
 	}
+	began := time.Now()
 	seed := crashSeed(t)
 	t.Logf("seed %d (HISOKA_CHAOS_SEED=%d repeats the kill moments)", seed, seed)
 	rnd := rand.New(rand.NewPCG(seed, seed^0x5eed))
@@ -101,15 +102,20 @@ func crash(t *testing.T, backend proc.Backend) {
 		return waiting
 	}
 
+	t.Logf("set up in %s", time.Since(began).Round(time.Millisecond))
 	for i := range kills {
 		cctx, cancel := context.WithCancel(ctx)
 		wg := run(cctx)
-		time.Sleep(time.Duration(rnd.Int64N(int64(within))))
+		at := time.Duration(rnd.Int64N(int64(within)))
+		time.Sleep(at)
 		f.srv.Kill()
 		cancel()
 		wg.Wait()
+		t0 := time.Now()
 		f.srv.Restart()
+		t1 := time.Now()
 		audit(fmt.Sprintf("after kill %d", i+1), true)
+		t.Logf("kill %d at %s: restart %s, audit %s", i+1, at.Round(time.Millisecond), t1.Sub(t0).Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
 		if t.Failed() {
 			t.FailNow()
 		}
@@ -135,6 +141,7 @@ func crash(t *testing.T, backend proc.Backend) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	t.Logf("final audit after %s", time.Since(began).Round(time.Millisecond))
 	deadline = time.Now().Add(60 * time.Second)
 	for !notes.complete() && !t.Failed() {
 		if time.Now().After(deadline) {
@@ -143,6 +150,7 @@ func crash(t *testing.T, backend proc.Backend) {
 		time.Sleep(300 * time.Millisecond)
 		audit("draining", false)
 	}
+	t.Logf("notifications complete after %s", time.Since(began).Round(time.Millisecond))
 	// A last look for late duplicates.
 	time.Sleep(time.Second)
 	audit("end", false)

@@ -1,0 +1,433 @@
+package chaos_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hisoka-project/hisoka/internal/e2e/proc"
+	"github.com/hisoka-project/hisoka/internal/loggen"
+)
+
+// maxRSS is the resident memory the server must stay under.
+const maxRSS = 1 << 30
+
+// TestOverload is issue 7 item 3. It measures what the server sustains
+// (closed loop: HTTP senders waiting for each answer, syslog writers
+// blocked by TCP flow control), then offers three times that, open loop,
+// over HTTP and syslog TCP at once, and checks that:
+//
+//   - the server pushes back rather than giving way: HTTP ingest is
+//     answered 200 or 429 only (no 5xx, no dropped connection), and the
+//     load it could not take shows as 429s, as requests the sender could
+//     not start because its 256 in flight were all unanswered, or as
+//     syslog writes that fell behind their schedule (TCP flow control);
+//   - its peak resident memory (VmHWM of the child, also sampled as
+//     VmRSS) stays under 1 GiB;
+//   - /healthz and the tenant's notification poll (the SDK, verifying the
+//     chain) answer throughout, every sample;
+//   - when the load drops it takes lines again (200) and its pipeline
+//     catches up, and its closed-loop rate is back to at least a fifth of
+//     what it was (a loose bound on purpose: the machine is shared, the
+//     figures go to the log).
+func TestOverload(t *testing.T) {
+	measure, overload := 2*time.Second, 6*time.Second
+	if full() {
+		measure, overload = 5*time.Second, 30*time.Second
+	}
+	gen := loggen.Generate(loggen.Config{Seed: 5, Projects: 2, VMs: 30, Ops: true, Duration: time.Hour})
+	project, vms := tenantVMs(t, gen)
+	_, subs := expectedNotifications(t, gen, vms)
+	// A pipeline lag bound low enough that a 2-core machine reaches it.
+	f := newFixture(t, proc.Options{Args: []string{"--max-lag", "20000", "--tenant-rate", "1e9", "--tenant-burst", "1000000000"}}, project, vms)
+	ctx := t.Context()
+	if _, err := f.tenant.Subscribe(ctx, subs...); err != nil {
+		t.Fatal(err)
+	}
+	// Syslog from 127.0.0.1 is a platform host's.
+	f.srv.MustAdmin("resource-add", "--id", "overload-host", "--kind", "host", "--tenant", "platform", "--addr", "127.0.0.1")
+	ld := newLoad(f, gen)
+
+	before := ld.closedLoop(ctx, t, measure)
+	t.Logf("sustained (closed loop, %s): HTTP %.0f lines/s, syslog %.0f lines/s", measure, before.http, before.syslog)
+	if before.http == 0 || before.syslog == 0 {
+		t.Fatalf("nothing sustained: %+v", before)
+	}
+
+	smp := startSampler(ctx, f)
+	res := ld.openLoop(ctx, 3*before.http, 3*before.syslog, overload)
+	samples := smp.stop()
+	hwm := procStatus(f.srv.Pid(), "VmHWM")
+	t.Logf("overload (open loop, %s): offered HTTP %.0f lines/s, syslog %.0f lines/s", overload, 3*before.http, 3*before.syslog)
+	t.Logf("  HTTP: %d lines acknowledged (%.0f/s), %d requests 429, %d not started (256 in flight), answers %v, %d without an answer",
+		res.acked, float64(res.acked)/overload.Seconds(), res.answers[http.StatusTooManyRequests], res.shed, res.answers, res.transport)
+	t.Logf("  syslog: %d of %d scheduled lines written, writes up to %s behind schedule", res.written, res.scheduled, res.behind.Round(time.Millisecond))
+	t.Logf("  memory: peak %d MiB (VmHWM), highest sample %d MiB; /healthz %d samples, slowest %s; tenant poll %d samples, slowest %s",
+		hwm>>20, samples.rss>>20, samples.health, samples.healthMax.Round(time.Millisecond), samples.polls, samples.pollMax.Round(time.Millisecond))
+
+	if hwm == 0 || hwm >= maxRSS || samples.rss >= maxRSS {
+		t.Errorf("resident memory: peak %d bytes, sampled %d, bound %d", hwm, samples.rss, maxRSS)
+	}
+	for _, e := range samples.errs {
+		t.Errorf("during overload: %v", e)
+	}
+	if samples.health == 0 || samples.polls == 0 {
+		t.Errorf("no samples: %+v", samples)
+	}
+	for code, n := range res.answers {
+		if code != http.StatusOK && code != http.StatusTooManyRequests {
+			t.Errorf("HTTP ingest answered %d to %d requests under overload", code, n)
+		}
+	}
+	if res.transport > 0 {
+		t.Errorf("%d HTTP ingest requests got no answer under overload", res.transport)
+	}
+	if res.answers[http.StatusTooManyRequests]+res.shed == 0 {
+		t.Errorf("offered three times the sustained HTTP rate, the server neither answered 429 nor held the senders back")
+	}
+	if res.behind < time.Second {
+		t.Errorf("offered three times the sustained syslog rate, the writers never fell a second behind (TCP flow control not seen)")
+	}
+
+	// Recovery: ingest is taken again and the pipeline catches up, then
+	// the closed-loop rate is measured again.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		code, err := f.post(ctx, f.platformIngest, ld.bodies[0])
+		if err == nil && code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("two minutes after the overload, ingest still answers %d (%v)", code, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for lag := ld.metric(ctx, t, "hisoka_pipeline_lag_seconds", ""); lag > 0; lag = ld.metric(ctx, t, "hisoka_pipeline_lag_seconds", "") {
+		if time.Now().After(deadline) {
+			t.Fatalf("two minutes after the overload, the pipeline still lags %.1fs", lag)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	after := ld.closedLoop(ctx, t, measure)
+	t.Logf("after the overload (closed loop, %s): HTTP %.0f lines/s, syslog %.0f lines/s", measure, after.http, after.syslog)
+	if after.http < before.http/5 || after.syslog < before.syslog/5 {
+		t.Errorf("not recovered: HTTP %.0f then %.0f lines/s, syslog %.0f then %.0f", before.http, after.http, before.syslog, after.syslog)
+	}
+	if hwm := procStatus(f.srv.Pid(), "VmHWM"); hwm >= maxRSS {
+		t.Errorf("resident memory peak %d bytes", hwm)
+	}
+}
+
+// load drives the platform stream with generated lines: NDJSON bodies of
+// bodyLines lines for HTTP, LF-framed lines for syslog.
+type load struct {
+	f      *fixture
+	bodies [][]byte // NDJSON
+	frames [][]byte // LF-framed syslog lines, framesLines per chunk
+}
+
+const bodyLines, framesLines = 1000, 200
+
+func newLoad(f *fixture, gen *loggen.Log) *load {
+	ld := &load{f: f}
+	for i := 0; i+bodyLines <= len(gen.Lines) && len(ld.bodies) < 16; i += bodyLines {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		for _, ln := range gen.Lines[i : i+bodyLines] {
+			enc.Encode(ndjsonLine{Line: ln.Text})
+		}
+		ld.bodies = append(ld.bodies, b.Bytes())
+	}
+	for i := 0; i+framesLines <= len(gen.Lines) && len(ld.frames) < 64; i += framesLines {
+		var b bytes.Buffer
+		for _, ln := range gen.Lines[i : i+framesLines] {
+			b.WriteString(ln.Text)
+			b.WriteByte('\n')
+		}
+		ld.frames = append(ld.frames, b.Bytes())
+	}
+	return ld
+}
+
+type rates struct{ http, syslog float64 }
+
+// closedLoop runs 4 HTTP senders (each waits for its answer) and 2
+// syslog writers (each blocked by TCP flow control) for d and returns the
+// lines per second the server took: acknowledged for HTTP, counted by the
+// server (hisoka_ingest_lines_total) for syslog.
+func (ld *load) closedLoop(ctx context.Context, t *testing.T, d time.Duration) rates {
+	t.Helper()
+	sys0 := ld.metric(ctx, t, "hisoka_ingest_lines_total", `transport="syslog_tcp"`)
+	cctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var acked atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := w; cctx.Err() == nil; i++ {
+				code, err := ld.f.post(cctx, ld.f.platformIngest, ld.bodies[i%len(ld.bodies)])
+				if err == nil && code == http.StatusOK {
+					acked.Add(bodyLines)
+				} else if err == nil {
+					sleep(cctx, 50*time.Millisecond)
+				}
+			}
+		})
+	}
+	for w := range 2 {
+		wg.Go(func() {
+			var d net.Dialer
+			c, err := d.DialContext(cctx, "tcp", ld.f.srv.SyslogTCP)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			stop := context.AfterFunc(cctx, func() { c.SetWriteDeadline(time.Now()) })
+			defer stop()
+			for i := w; cctx.Err() == nil; i++ {
+				if _, err := c.Write(ld.frames[i%len(ld.frames)]); err != nil {
+					return
+				}
+			}
+		})
+	}
+	start := time.Now()
+	wg.Wait()
+	el := time.Since(start).Seconds()
+	sys1 := ld.metric(ctx, t, "hisoka_ingest_lines_total", `transport="syslog_tcp"`)
+	return rates{http: float64(acked.Load()) / el, syslog: (sys1 - sys0) / el}
+}
+
+type overloadResult struct {
+	acked     int64
+	answers   map[int]int
+	transport int // requests with no answer
+	shed      int // requests not started: every slot in flight
+	scheduled int64
+	written   int64
+	behind    time.Duration // the most a syslog writer was behind its schedule
+}
+
+// openLoop offers httpRate and syslogRate lines per second for d, whatever
+// the server answers: HTTP requests start on a schedule (at most 256 in
+// flight), syslog writers follow a schedule of their own.
+func (ld *load) openLoop(ctx context.Context, httpRate, syslogRate float64, d time.Duration) overloadResult {
+	cctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	res := overloadResult{answers: map[int]int{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 256)
+	wg.Go(func() {
+		every := time.Duration(float64(time.Second) * bodyLines / httpRate)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-cctx.Done():
+				return
+			case <-tick.C:
+			}
+			select {
+			case slots <- struct{}{}:
+			default:
+				mu.Lock()
+				res.shed++
+				mu.Unlock()
+				continue
+			}
+			body := ld.bodies[i%len(ld.bodies)]
+			wg.Go(func() {
+				defer func() { <-slots }()
+				// Requests started in the window finish even after it.
+				code, err := ld.f.post(ctx, ld.f.platformIngest, body)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					res.transport++
+					return
+				}
+				res.answers[code]++
+				if code == http.StatusOK {
+					res.acked += bodyLines
+				}
+			})
+		}
+	})
+	for w := range 2 {
+		wg.Go(func() {
+			var d net.Dialer
+			c, err := d.DialContext(cctx, "tcp", ld.f.srv.SyslogTCP)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			stop := context.AfterFunc(cctx, func() { c.SetWriteDeadline(time.Now()) })
+			defer stop()
+			perLine := time.Duration(float64(time.Second) * 2 / syslogRate)
+			start := time.Now()
+			var written int64
+			for i := w; cctx.Err() == nil; i++ {
+				due := start.Add(time.Duration(written) * perLine)
+				if wait := time.Until(due); wait > 0 {
+					sleep(cctx, wait)
+					continue
+				}
+				behind := -time.Until(due)
+				mu.Lock()
+				res.behind = max(res.behind, behind)
+				mu.Unlock()
+				if _, err := c.Write(ld.frames[i%len(ld.frames)]); err != nil {
+					break
+				}
+				written += framesLines
+			}
+			mu.Lock()
+			res.written += written
+			res.scheduled += int64(time.Since(start) / perLine)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return res
+}
+
+// metric sums the samples of a metric on /metrics whose labels contain
+// match.
+func (ld *load) metric(ctx context.Context, t *testing.T, name, match string) float64 {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ld.f.srv.URL+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := ld.f.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sum := 0.0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		if !strings.Contains(line, match) {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			t.Fatalf("/metrics: %q", line)
+		}
+		sum += v
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+// samples is what the sampler saw during the overload.
+type samples struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu                 sync.Mutex
+	rss                uint64 // highest VmRSS
+	health, polls      int
+	healthMax, pollMax time.Duration
+	errs               []error
+}
+
+// startSampler samples, every 200 ms, the server's VmRSS and /healthz, and
+// every 500 ms the tenant's notification poll; a sample that fails or
+// takes more than 30 s is an error.
+func startSampler(ctx context.Context, f *fixture) *samples {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &samples{cancel: cancel}
+	client := &http.Client{Timeout: 30 * time.Second}
+	s.wg.Go(func() {
+		for ctx.Err() == nil {
+			if r := procStatus(f.srv.Pid(), "VmRSS"); r > 0 {
+				s.mu.Lock()
+				s.rss = max(s.rss, r)
+				s.mu.Unlock()
+			}
+			start := time.Now()
+			resp, err := client.Get(f.srv.URL + "/healthz")
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					err = fmt.Errorf("status %d", resp.StatusCode)
+				}
+			}
+			s.note(&s.health, &s.healthMax, time.Since(start), err, "/healthz")
+			sleep(ctx, 200*time.Millisecond)
+		}
+	})
+	s.wg.Go(func() {
+		for ctx.Err() == nil {
+			pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
+			start := time.Now()
+			_, err := f.tenant.Poll(pctx, 0)
+			pcancel()
+			if ctx.Err() != nil && err != nil {
+				return
+			}
+			s.note(&s.polls, &s.pollMax, time.Since(start), err, "tenant poll")
+			sleep(ctx, 500*time.Millisecond)
+		}
+	})
+	return s
+}
+
+func (s *samples) note(n *int, slowest *time.Duration, took time.Duration, err error, what string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	*n++
+	*slowest = max(*slowest, took)
+	if err != nil {
+		s.errs = append(s.errs, fmt.Errorf("%s: %w", what, err))
+	}
+}
+
+func (s *samples) stop() *samples {
+	s.cancel()
+	s.wg.Wait()
+	return s
+}
+
+// procStatus reads a memory field (VmRSS, VmHWM) of /proc/PID/status in
+// bytes; 0 when the process or field is not there.
+func procStatus(pid int, field string) uint64 {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
+}
