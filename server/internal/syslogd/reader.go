@@ -106,6 +106,12 @@ func (fr *frameReader) counted(n int) (rawFrame, error) {
 			return f, err
 		}
 	}
+	// A counted frame's final LF is a trailer, not content: rsyslog's
+	// RFC 5424 templates end in one, and rsyslog drops it on reception
+	// (parser.dropTrailingLFOnReception), as UDP does here.
+	if !f.truncated && len(f.data) > 0 && f.data[len(f.data)-1] == '\n' {
+		f.data = f.data[:len(f.data)-1]
+	}
 	return f, nil
 }
 

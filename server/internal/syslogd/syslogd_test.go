@@ -59,6 +59,7 @@ func TestFrameReader(t *testing.T) {
 		{"octet counted", "5 <13>a5 <13>b", 100, []string{"<13>a", "<13>b"}, []int{0, 0}},
 		{"octet counted with LF trailer", "5 <13>a\n5 <13>b\n", 100, []string{"<13>a", "<13>b"}, []int{0, 0}},
 		{"octet counted keeps LF inside", "7 <13>a\nb", 100, []string{"<13>a\nb"}, []int{0}},
+		{"octet counted drops a final LF", "6 <13>a\n8 <13>b\nc\n", 100, []string{"<13>a", "<13>b\nc"}, []int{0, 0}},
 		{"mixed on one stream", "5 <13>a<13>b\n5 <13>c", 100, []string{"<13>a", "<13>b", "<13>c"}, []int{0, 0, 0}},
 		{"digits then text is a line", "123 hello\n", 100, []string{"123 hello"}, []int{0}},
 		{"leading zero is a line", "05 <13>a\n", 100, []string{"05 <13>a"}, []int{0}},
@@ -71,7 +72,7 @@ func TestFrameReader(t *testing.T) {
 		{"long counted truncated", "41 <" + long + "5 <13>b", 10, []string{("<" + long)[:10], "<13>b"}, []int{41, 0}},
 		{"CR inside a line kept", "<13>a\rb\n", 100, []string{"<13>a\rb"}, []int{0}},
 		{"counted stream keeps counting without PRI", "5 <13>a3 abc5 <13>b", 100, []string{"<13>a", "abc", "<13>b"}, []int{0, 0, 0}},
-		{"counted stream, PRI-less frame with digits", "5 <13>a9 12 x y z\n2 ok", 100, []string{"<13>a", "12 x y z\n", "ok"}, []int{0, 0, 0}},
+		{"counted stream, PRI-less frame with digits", "5 <13>a9 12 x y z\n2 ok", 100, []string{"<13>a", "12 x y z", "ok"}, []int{0, 0, 0}},
 		{"counted stream falls back to LF without a length", "5 <13>aMay 16 x\n3 abc", 100, []string{"<13>a", "May 16 x", "abc"}, []int{0, 0, 0}},
 		{"undecided stream: PRI-less count is a line", "3 abc\n", 100, []string{"3 abc"}, []int{0}},
 	}
