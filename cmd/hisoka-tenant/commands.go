@@ -304,6 +304,21 @@ func runPoll(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	enc := json.NewEncoder(e.stdout)
+	// What is verified is also recorded in the state directory's journal,
+	// for the dashboard (hisoka-tenant ui); a journal that cannot be written
+	// is only warned about.
+	j := journalAt(c.state)
+	record := func(n *tenantclient.Notification, err error) {
+		var jerr error
+		if n != nil {
+			jerr = j.addNotification(time.Now(), *n)
+		} else {
+			jerr = j.addFailure(time.Now(), err)
+		}
+		if jerr != nil {
+			fmt.Fprintln(e.stderr, "hisoka-tenant: warning: journal:", jerr)
+		}
+	}
 	if !*follow {
 		// The exit status depends only on transport and verification
 		// errors, never on what matched or failed to open (forged entries
@@ -314,6 +329,10 @@ func runPoll(ctx context.Context, e *env, args []string) error {
 			if werr := enc.Encode(n); werr != nil {
 				return werr
 			}
+			record(&n, nil)
+		}
+		if err != nil {
+			record(nil, err)
 		}
 		if n := cl.Unopened(); n > before {
 			fmt.Fprintf(e.stderr, "hisoka-tenant: warning: %d board entries with this tenant's tags did not open (forged entries; %d in all)\n", n-before, n)
@@ -335,11 +354,13 @@ func runPoll(ctx context.Context, e *env, args []string) error {
 	for n, err := range cl.Notifications(ctx, *wait) {
 		if err != nil {
 			fmt.Fprintln(e.stderr, "hisoka-tenant:", err)
+			record(nil, err)
 			continue
 		}
 		if err := enc.Encode(n); err != nil {
 			return err
 		}
+		record(&n, nil)
 	}
 	return nil
 }
@@ -447,9 +468,11 @@ func runLogs(ctx context.Context, e *env, args []string) error {
 				return fmt.Errorf("%w: %s is not a saved proof", tenantclient.ErrLogProof, *proofFile)
 			}
 			if err := cl.VerifyProof(p); err != nil {
+				recordFailure(e, c.state, err)
 				return err
 			}
 		} else if p, err = cl.VerifyLogs(ctx, *from, *to); err != nil {
+			recordFailure(e, c.state, err)
 			return err
 		}
 		if *save != "" {
@@ -561,4 +584,13 @@ func runRetention(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "retention: %s\n", d)
 	return nil
+}
+
+// recordFailure keeps a verification failure (a forked log, a proof that
+// does not verify) in the state directory's journal, where the dashboard
+// shows it; other errors are not kept.
+func recordFailure(e *env, state string, err error) {
+	if jerr := journalAt(state).addFailure(time.Now(), err); jerr != nil {
+		fmt.Fprintln(e.stderr, "hisoka-tenant: warning: journal:", jerr)
+	}
 }

@@ -50,6 +50,7 @@ func commands() []command {
 		{"report", "summary of the tenant's logs: sources, severities, rule hits", runReport},
 		{"access-report", "who read the tenant's logs: JSON lines", runAccess},
 		{"retention", "show or --set the log retention", runRetention},
+		{"ui", "local dashboard on 127.0.0.1: notifications, subscriptions, verification failures", runUI},
 	}
 }
 
