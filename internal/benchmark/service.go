@@ -509,7 +509,7 @@ func (r *runner) notifyLatency(s *service) error {
 				return err
 			}
 			if time.Since(t0) > time.Minute {
-				return errors.New("benchmark: no notification within a minute of a VM creation")
+				return errors.New("benchmark: no notification within a minute of a VM creation (does the catalogue have the vm.create pattern?)")
 			}
 		}
 		samples = append(samples, time.Since(t0))
