@@ -61,13 +61,18 @@ func (b *book) mark(ns []int, o outcome) {
 	}
 }
 
-// tally counts the lines in each outcome.
-func (b *book) tally() map[outcome]int {
+// tally counts the lines in each outcome, telling pending lines found
+// stored from the others.
+func (b *book) tally() map[string]int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	m := map[outcome]int{}
-	for _, o := range b.state {
-		m[o]++
+	m := map[string]int{}
+	for n, o := range b.state {
+		k := o.String()
+		if o == pending && b.found[n] {
+			k = "unanswered but stored"
+		}
+		m[k]++
 	}
 	return m
 }

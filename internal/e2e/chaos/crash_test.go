@@ -50,17 +50,20 @@ func crashSeed(t *testing.T) uint64 {
 
 func crash(t *testing.T, backend proc.Backend) {
 	kills, within := 3, 1200*time.Millisecond
+	gc := loggen.Config{Seed: 11, Projects: 3, VMs: 30, Ops: true, Duration: time.Hour}
 	if full() {
 		kills, within = 20, 2*time.Second
+		gc.VMs, gc.Duration = 80, 3*time.Hour
 	}
 	began := time.Now()
 	seed := crashSeed(t)
 	t.Logf("seed %d (HISOKA_CHAOS_SEED=%d repeats the kill moments)", seed, seed)
 	rnd := rand.New(rand.NewPCG(seed, seed^0x5eed))
 
-	gen := loggen.Generate(loggen.Config{Seed: 11, Projects: 2, VMs: 8, Ops: true, Duration: 20 * time.Minute})
+	gen := loggen.Generate(gc)
 	project, vms := tenantVMs(t, gen)
 	want, subs := expectedNotifications(t, gen, vms)
+	t.Logf("platform log: %d lines; the tenant owns %d VMs and expects %d notifications", len(gen.Lines), len(vms), sum(want))
 
 	o := proc.Options{Backend: backend}
 	if backend == proc.Redis {
@@ -115,7 +118,9 @@ func crash(t *testing.T, backend proc.Backend) {
 		f.srv.Restart()
 		t1 := time.Now()
 		audit(fmt.Sprintf("after kill %d", i+1), true)
-		t.Logf("kill %d at %s: restart %s, audit %s", i+1, at.Round(time.Millisecond), t1.Sub(t0).Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
+		t.Logf("kill %d at %s: restart %s, audit %s; %d of %d platform lines acknowledged, %d notifications so far",
+			i+1, at.Round(time.Millisecond), t1.Sub(t0).Round(time.Millisecond), time.Since(t1).Round(time.Millisecond),
+			plat.tally()[acked.String()], len(gen.Lines), notes.total())
 		if t.Failed() {
 			t.FailNow()
 		}
@@ -161,7 +166,7 @@ func crash(t *testing.T, backend proc.Backend) {
 	pt, ot := plat.tally(), own.tally()
 	t.Logf("%s: %d kills; platform lines %v; own lines %v; HTTP answers %v; notifications %d",
 		backend, kills, pt, ot, st.snapshot(), notes.total())
-	if ot[acked] == 0 || pt[acked] == 0 {
+	if ot[acked.String()] == 0 || pt[acked.String()] == 0 {
 		t.Fatal("nothing was acknowledged: the test did not test")
 	}
 }
@@ -317,9 +322,11 @@ func (n *notes) complete() bool {
 	return true
 }
 
-func (n *notes) total() int {
+func (n *notes) total() int { return sum(n.got) }
+
+func sum(m map[occurrence]int) int {
 	s := 0
-	for _, v := range n.got {
+	for _, v := range m {
 		s += v
 	}
 	return s
