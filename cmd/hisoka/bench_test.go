@@ -2,11 +2,14 @@ package main
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/hisoka-project/hisoka/internal/benchmark"
+	"github.com/hisoka-project/hisoka/matcher"
 	"github.com/hisoka-project/hisoka/store/redistest"
 )
 
@@ -95,5 +98,26 @@ func TestBenchBadRedis(t *testing.T) {
 	_, _, err = runForTest(t, "", "bench", "--quick", "--redis", "redis://user:s3cret@127.0.0.1:1/0")
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("err = %v, want a connection error without the password", err)
+	}
+}
+
+// A catalogue that does not parse is refused before anything runs.
+func TestBenchBadCatalogue(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("version: 1\npatterns: [{id: x}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := runForTest(t, "", "bench", "--quick", "--catalog", bad)
+	if !errors.Is(err, matcher.ErrCatalog) {
+		t.Fatalf("err = %v, want matcher.ErrCatalog", err)
+	}
+}
+
+// Outside a checkout, without --catalog, the command says to give one.
+func TestBenchNeedsCatalogueOutsideCheckout(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, _, err := runForTest(t, "", "bench", "--quick")
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "--catalog") {
+		t.Fatalf("err = %v, want a usage error naming --catalog", err)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/hisoka-project/hisoka/matcher"
 )
 
 // Options say what to measure and for how long.
@@ -113,11 +115,14 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	if len(opt.Catalogue) == 0 {
 		return nil, ErrNoCatalogue
 	}
+	cat, err := matcher.ParseCatalog(opt.Catalogue)
+	if err != nil {
+		return nil, fmt.Errorf("benchmark: catalogue: %w", err)
+	}
 	rep := &Report{Machine: Describe(ctx), Quick: opt.Quick, Started: time.Now().UTC()}
 	p := planFor(opt.Quick)
 	var rdb *redisTarget
 	if opt.RedisURL != "" {
-		var err error
 		if rdb, err = openRedis(ctx, opt.RedisURL); err != nil {
 			return nil, err
 		}
@@ -137,7 +142,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		{"service (ingest HTTP and syslog TCP, notification latency)", func() error { return r.service(opt.Catalogue) }},
 		{"store appends", func() error { return r.appends(rdb) }},
 		{"query and bytes per line", r.query},
-		{"matcher", func() error { return r.matcher(opt.Catalogue) }},
+		{"matcher", func() error { return r.matcher(cat) }},
 		{"tokens", r.tokens},
 	}
 	start := time.Now()

@@ -19,9 +19,10 @@
 //     about 20,000 background lines/s are ingested;
 //   - store appends (durable batches of 1,000 parsed lines), on the embedded
 //     store and, with a Redis URL, on Redis;
-//   - query latency (one hour plus one term, as an operator looks a VM up)
-//     over an embedded store filled with generated days of platform logs,
-//     and the bytes that store holds on disk per line;
+//   - query latency (one hour plus one term: an instance or request id, in an
+//     hour where a sampled stored line names it, as an operator looks a VM or
+//     a request up) over an embedded store filled with generated days of
+//     platform logs, and the bytes that store holds on disk per line;
 //   - template mining alone, and parse + templates + matching with the
 //     catalogue given (the pipeline's per-line work);
 //   - token minting, cold (a token not cached) and cached, and blind
@@ -33,5 +34,6 @@
 // says whether the figure comes from one goroutine (one core's worth) or from
 // a server using every core, with its load generator in the same process.
 // On a shared machine the figures move with the other work running; [Run]
-// records the machine so that figures are read with it.
+// records the machine so that figures are read with it. The default run
+// takes about a minute; [Options.Quick] a few seconds.
 package benchmark

@@ -25,11 +25,7 @@ func matcherLog() [][]byte {
 // and the pipeline's per-line work: parse, templates and matching with the
 // catalogue. Each pass over the log starts a fresh miner or engine, so the
 // time stream stays monotonic and templates are learned within the pass.
-func (r *runner) matcher(catalogue []byte) error {
-	cat, err := matcher.ParseCatalog(catalogue)
-	if err != nil {
-		return fmt.Errorf("benchmark: catalogue: %w", err)
-	}
+func (r *runner) matcher(cat *matcher.Catalog) error {
 	lines := matcherLog()
 	p := &matcher.Parser{}
 	msgs := make([][]byte, len(lines))
