@@ -36,6 +36,7 @@ func TestBenchQuick(t *testing.T) {
 		{"template mining", "lines/s", "one goroutine"},
 		{"parse + templates + matching (pipeline)", "lines/s", "one goroutine"},
 		{"token minting, cold", "tokens/s", "one goroutine"},
+		{"token minting, cold, all cores", "tokens/s", "all cores"},
 		{"token minting, cached", "tokens/s", "one goroutine"},
 		{"blind evaluation, batch of 1", "elements/s", "one goroutine"},
 		{"blind evaluation, batch of 32", "elements/s", "one goroutine"},

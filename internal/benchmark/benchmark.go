@@ -1,13 +1,17 @@
 package benchmark
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hisoka-project/hisoka/matcher"
@@ -165,7 +169,7 @@ var rowOrder = []string{
 	"ingest_http", "ingest_syslog_tcp",
 	"append_embedded", "append_redis",
 	"template_mining", "pipeline",
-	"mint_cold", "mint_cached", "blind_eval_1", "blind_eval_32",
+	"mint_cold", "mint_cold_all", "mint_cached", "blind_eval_1", "blind_eval_32",
 	"notify_p50", "notify_p99",
 	"query_p95", "bytes_per_line",
 }
@@ -213,6 +217,42 @@ func (r *runner) rate(op func() (int, error)) (units int, secs float64, err erro
 			units += n
 		}
 		secs = time.Since(start).Seconds()
+	}
+	return units, secs, nil
+}
+
+// rateAll is rate with op called from GOMAXPROCS goroutines at once (op
+// must be safe for concurrent use); each phase ends when the last goroutine
+// has finished its call after the phase's time.
+func (r *runner) rateAll(op func() (int, error)) (units int, secs float64, err error) {
+	for _, d := range []time.Duration{r.plan.warm, r.plan.run} {
+		var done atomic.Int64
+		var mu sync.Mutex
+		var first error
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range runtime.GOMAXPROCS(0) {
+			wg.Go(func() {
+				for time.Since(start) < d {
+					n, err := op()
+					if err == nil {
+						err = r.ctx.Err()
+					}
+					if err != nil {
+						mu.Lock()
+						first = cmp.Or(first, err)
+						mu.Unlock()
+						return
+					}
+					done.Add(int64(n))
+				}
+			})
+		}
+		wg.Wait()
+		if first != nil {
+			return 0, 0, first
+		}
+		units, secs = int(done.Load()), time.Since(start).Seconds()
 	}
 	return units, secs, nil
 }

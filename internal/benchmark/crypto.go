@@ -3,7 +3,9 @@ package benchmark
 import (
 	"crypto/rand"
 	"fmt"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/hisoka-project/hisoka/crypto"
@@ -49,6 +51,21 @@ func (r *runner) tokens() error {
 		crypto.NewMinter(kr, 0), descriptor); err != nil {
 		return err
 	}
+	r.say("token minting, cold, all cores")
+	m := crypto.NewMinter(kr, 0)
+	var next atomic.Int64
+	n, secs, err := r.rateAll(func() (int, error) {
+		if _, err := m.Mint(tokenTenant, period, descriptor(int(next.Add(1)))); err != nil {
+			return 0, fmt.Errorf("benchmark: mint: %w", err)
+		}
+		return 1, nil
+	})
+	if err != nil {
+		return err
+	}
+	r.add(Result{ID: "mint_cold_all", Name: "token minting, cold, all cores", Value: float64(n) / secs, Unit: "tokens/s", Parallelism: AllCores,
+		Detail: fmt.Sprintf("as the cold row, from %d goroutines sharing one Minter", runtime.GOMAXPROCS(0)), Count: n, Seconds: secs})
+
 	cached := crypto.NewMinter(kr, 1024)
 	for i := range 512 {
 		if _, err := cached.Mint(tokenTenant, period, descriptor(i)); err != nil {
