@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"io"
@@ -105,15 +106,24 @@ func (s *Server) postTenant(c echo.Context) error {
 }
 
 func (s *Server) listTenants(c echo.Context) error {
-	ts, err := s.svc.st.ListTenants(c.Request().Context())
+	out, err := s.svc.wireTenants(c.Request().Context())
 	if err != nil {
 		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// wireTenants lists the registered tenants (API and console).
+func (svc *service) wireTenants(ctx context.Context) ([]spec.Tenant, error) {
+	ts, err := svc.st.ListTenants(ctx)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]spec.Tenant, 0, len(ts))
 	for _, t := range ts {
 		out = append(out, wireTenant(t))
 	}
-	return c.JSON(http.StatusOK, out)
+	return out, nil
 }
 
 func (s *Server) getTenant(c echo.Context) error {
@@ -168,12 +178,21 @@ func (s *Server) postResource(c echo.Context) error {
 }
 
 func (s *Server) listResources(c echo.Context) error {
-	ctx := c.Request().Context()
-	tenants := []string{c.QueryParam("tenant")}
-	if tenants[0] == "" {
-		ts, err := s.svc.st.ListTenants(ctx)
+	out, err := s.svc.wireResources(c.Request().Context(), c.QueryParam("tenant"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// wireResources lists a tenant's resources, or with tenant "" those of the
+// platform and every tenant (API and console).
+func (svc *service) wireResources(ctx context.Context, tenant string) ([]spec.Resource, error) {
+	tenants := []string{tenant}
+	if tenant == "" {
+		ts, err := svc.st.ListTenants(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		tenants = []string{spec.TenantPlatform}
 		for _, t := range ts {
@@ -182,15 +201,15 @@ func (s *Server) listResources(c echo.Context) error {
 	}
 	out := []spec.Resource{}
 	for _, t := range tenants {
-		rs, err := s.svc.st.ListResources(ctx, t)
+		rs, err := svc.st.ListResources(ctx, t)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, r := range rs {
 			out = append(out, spec.Resource{ID: r.ID, Kind: r.Kind, Tenant: r.Tenant, Addresses: r.Addresses, Host: r.Host, Site: r.Site, Project: r.Project})
 		}
 	}
-	return c.JSON(http.StatusOK, out)
+	return out, nil
 }
 
 func (s *Server) deleteResource(c echo.Context) error {
@@ -208,49 +227,71 @@ func (s *Server) deleteResource(c echo.Context) error {
 // JSON, spec/catalog.md); it is validated and stored as the next version,
 // not yet published.
 func (s *Server) postCatalogue(c echo.Context) error {
-	ctx := c.Request().Context()
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		return err
 	}
-	cat, err := matcher.ParseCatalog(body)
+	next, err := s.svc.addCatalogue(c.Request().Context(), body)
 	if err != nil {
-		return err
-	}
-	data, err := cat.JSON()
-	if err != nil {
-		return err
-	}
-	vs, err := s.svc.st.ListCatalogues(ctx)
-	if err != nil {
-		return err
-	}
-	next := uint64(1)
-	for _, v := range vs {
-		next = max(next, v+1)
-	}
-	if err := s.svc.st.PutCatalogue(ctx, next, data); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, spec.CatalogVersions{Versions: []uint64{next}})
 }
 
+// addCatalogue validates a catalogue (YAML or JSON) and stores it as the
+// next version (API and console).
+func (svc *service) addCatalogue(ctx context.Context, body []byte) (uint64, error) {
+	cat, err := matcher.ParseCatalog(body)
+	if err != nil {
+		return 0, err
+	}
+	data, err := cat.JSON()
+	if err != nil {
+		return 0, err
+	}
+	return svc.storeCatalogue(ctx, data)
+}
+
+// storeCatalogue stores a catalogue's JSON as the next version.
+func (svc *service) storeCatalogue(ctx context.Context, data []byte) (uint64, error) {
+	vs, err := svc.st.ListCatalogues(ctx)
+	if err != nil {
+		return 0, err
+	}
+	next := uint64(1)
+	for _, v := range vs {
+		next = max(next, v+1)
+	}
+	if err := svc.st.PutCatalogue(ctx, next, data); err != nil {
+		return 0, err
+	}
+	return next, nil
+}
+
 func (s *Server) listCatalogues(c echo.Context) error {
-	ctx := c.Request().Context()
-	vs, err := s.svc.st.ListCatalogues(ctx)
+	out, err := s.svc.catalogueVersions(c.Request().Context())
 	if err != nil {
 		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// catalogueVersions lists the stored versions and the published one.
+func (svc *service) catalogueVersions(ctx context.Context) (spec.CatalogVersions, error) {
+	vs, err := svc.st.ListCatalogues(ctx)
+	if err != nil {
+		return spec.CatalogVersions{}, err
 	}
 	out := spec.CatalogVersions{Versions: vs}
 	if out.Versions == nil {
 		out.Versions = []uint64{}
 	}
-	if v, _, err := s.svc.st.Published(ctx); err == nil {
+	if v, _, err := svc.st.Published(ctx); err == nil {
 		out.Published = v
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
+		return spec.CatalogVersions{}, err
 	}
-	return c.JSON(http.StatusOK, out)
+	return out, nil
 }
 
 func versionParam(c echo.Context) (uint64, error) {
@@ -280,13 +321,22 @@ func (s *Server) publishCatalogue(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.svc.st.Publish(c.Request().Context(), v); err != nil {
+	if err := s.svc.publish(c.Request().Context(), v); err != nil {
 		return err
 	}
-	for _, p := range s.svc.allPipes() {
+	return c.NoContent(http.StatusNoContent)
+}
+
+// publish makes a stored version the published one; every pipeline
+// switches to it (API and console).
+func (svc *service) publish(ctx context.Context, v uint64) error {
+	if err := svc.st.Publish(ctx, v); err != nil {
+		return err
+	}
+	for _, p := range svc.allPipes() {
 		p.reload()
 	}
-	return c.NoContent(http.StatusNoContent)
+	return nil
 }
 
 // getStreamLogs is GET /v1/admin/streams/{stream}/logs: search the platform
@@ -346,7 +396,6 @@ const maxLearnLines = 5_000_000
 // the next version (not published; the operator names its patterns,
 // uploads the edit and publishes). The read is audited.
 func (s *Server) postLearn(c echo.Context) error {
-	ctx := c.Request().Context()
 	from, err := timeParam(c, "from")
 	if err != nil {
 		return err
@@ -355,6 +404,17 @@ func (s *Server) postLearn(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	out, err := s.learn(c.Request().Context(), from, to, c.Request().URL.RawQuery)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, out)
+}
+
+// learn proposes a catalogue from the stored platform logs of [from, to),
+// records the read in the access audit (with query, the request's text)
+// and stores the proposal as the next version (API and console).
+func (s *Server) learn(ctx context.Context, from, to time.Time, query string) (spec.Learned, error) {
 	l := matcher.NewLearner(matcher.LearnOptions{})
 	var p matcher.Parser
 	q := store.Query{From: from, To: to, Limit: store.MaxLimit}
@@ -362,7 +422,7 @@ func (s *Server) postLearn(c echo.Context) error {
 	for n < maxLearnLines {
 		page, err := s.svc.st.Query(ctx, spec.TenantPlatform, q)
 		if err != nil {
-			return err
+			return spec.Learned{}, err
 		}
 		for _, r := range page.Records {
 			mr, _ := p.ParseOrRaw([]byte(r.Line))
@@ -377,24 +437,17 @@ func (s *Server) postLearn(c echo.Context) error {
 		}
 		q.Cursor = page.Next
 	}
-	if err := s.audit(ctx, spec.TenantPlatform, "learn", c.Request().URL.RawQuery, n); err != nil {
-		return err
+	if err := s.audit(ctx, spec.TenantPlatform, "learn", query, n); err != nil {
+		return spec.Learned{}, err
 	}
 	cat := l.Catalog()
 	data, err := cat.JSON()
 	if err != nil {
-		return err
+		return spec.Learned{}, err
 	}
-	vs, err := s.svc.st.ListCatalogues(ctx)
+	next, err := s.svc.storeCatalogue(ctx, data)
 	if err != nil {
-		return err
+		return spec.Learned{}, err
 	}
-	next := uint64(1)
-	for _, v := range vs {
-		next = max(next, v+1)
-	}
-	if err := s.svc.st.PutCatalogue(ctx, next, data); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, spec.Learned{Version: next, Lines: n, Patterns: len(cat.Patterns), Background: len(cat.Background)})
+	return spec.Learned{Version: next, Lines: n, Patterns: len(cat.Patterns), Background: len(cat.Background)}, nil
 }

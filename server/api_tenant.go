@@ -268,11 +268,8 @@ func (s *Server) searchStream(c echo.Context, tenant string) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.svc.st.Query(ctx, tenant, q)
+	page, err := s.queryStream(ctx, tenant, q, text)
 	if err != nil {
-		return err
-	}
-	if err := s.audit(ctx, tenant, "query", text, len(page.Records)); err != nil {
 		return err
 	}
 	out := spec.LogPage{Records: make([]spec.LogRecord, 0, len(page.Records)), Next: page.Next}
@@ -280,6 +277,19 @@ func (s *Server) searchStream(c echo.Context, tenant string) error {
 		out.Records = append(out.Records, wireRecord(r))
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// queryStream runs a query on one stream and records it in the access
+// audit with text, the query as the caller wrote it (API and console).
+func (s *Server) queryStream(ctx context.Context, tenant string, q store.Query, text string) (store.Page, error) {
+	page, err := s.svc.st.Query(ctx, tenant, q)
+	if err != nil {
+		return store.Page{}, err
+	}
+	if err := s.audit(ctx, tenant, "query", text, len(page.Records)); err != nil {
+		return store.Page{}, err
+	}
+	return page, nil
 }
 
 // getLogs is GET /v1/tenants/{tenant}/logs.

@@ -9,8 +9,9 @@ import (
 	"github.com/hisoka-project/hisoka/spec"
 )
 
-// routes registers every route of the API, in one place. spec/openapi.yaml
-// lists the same routes (TestOpenAPIAgreesWithRoutes).
+// routes registers every route of the API and of the operator console, in
+// one place. spec/openapi.yaml lists the same API routes
+// (TestOpenAPIAgreesWithRoutes; the console's /ui pages are not API).
 func (s *Server) routes() {
 	e := s.echo
 	// Public.
@@ -69,6 +70,13 @@ func (s *Server) routes() {
 		{http.MethodGet, "/v1/admin/access", s.getAudit, op},
 	} {
 		e.Add(r.method, r.path, r.h, r.mw...)
+	}
+	// The operator console: HTML pages, not part of the JSON API (so not in
+	// spec/openapi.yaml). It authenticates with its own session cookie,
+	// made from an operator token at /ui/signin, and sets its own security
+	// headers; see package console.
+	for _, r := range s.console.Routes() {
+		e.Add(r.Method, r.Path, echo.WrapHandler(r.Handler))
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/hisoka-project/hisoka/crypto"
 	"github.com/hisoka-project/hisoka/server/internal/auth"
 	"github.com/hisoka-project/hisoka/server/internal/config"
+	"github.com/hisoka-project/hisoka/server/internal/console"
 	"github.com/hisoka-project/hisoka/server/internal/httperr"
 	"github.com/hisoka-project/hisoka/server/internal/limit"
 	"github.com/hisoka-project/hisoka/server/internal/metrics"
@@ -71,8 +72,9 @@ type Server struct {
 	evals    *limit.Rates // per-tenant blind evaluation requests
 	draining atomic.Bool
 
-	svc    *service  // nil without Deps.Store
-	closer io.Closer // closes the store opened by Open
+	svc     *service         // nil without Deps.Store
+	console *console.Console // the operator console at /ui; nil without Deps.Store
+	closer  io.Closer        // closes the store opened by Open
 
 	mu        sync.Mutex
 	syslog    *syslogd.Server
@@ -137,6 +139,9 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 		}
 		s.svc = svc
 		s.AddErrorRules(serviceErrorRules()...)
+		if s.console, err = newConsole(s); err != nil {
+			return nil, err
+		}
 	}
 	s.routes()
 	s.http = &http.Server{
