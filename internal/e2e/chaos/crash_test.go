@@ -81,10 +81,6 @@ func crash(t *testing.T, backend proc.Backend) {
 	for i := range gen.Lines {
 		ps.queue = append(ps.queue, i)
 	}
-	// Spread the platform log over the kills (about half a window each),
-	// so that most of it is shipped while the server is being killed.
-	batches := len(gen.Lines) / ps.batch
-	ps.pace = time.Duration(kills) * within / 2 / time.Duration(batches)
 	notes := newNotes(want)
 
 	run := func(ctx context.Context) *sync.WaitGroup {
@@ -106,20 +102,50 @@ func crash(t *testing.T, backend proc.Backend) {
 	}
 
 	t.Logf("set up in %s", time.Since(began).Round(time.Millisecond))
-	for i := range kills {
+	// Cycles: the kills, and (between them, at random) graceful stops, after
+	// which no line may be missing at all.
+	stops := 1
+	if full() {
+		stops = 4
+	}
+	cycles := make([]bool, kills+stops) // true: graceful stop
+	for i := range stops {
+		cycles[i] = true
+	}
+	rnd.Shuffle(len(cycles), func(i, j int) { cycles[i], cycles[j] = cycles[j], cycles[i] })
+	// Each cycle ships its share of the platform log, so that most of it
+	// is shipped while the server is being killed: half the cycles spread
+	// over about half the window, the others as fast as they can, so that
+	// the pipeline has much to post when the kill comes.
+	share := len(gen.Lines) / len(cycles)
+	for i, graceful := range cycles {
+		ps.budget, ps.pace = share, 0
+		if rnd.IntN(2) == 0 {
+			ps.pace = within / 2 / time.Duration(share/ps.batch+1)
+		}
 		cctx, cancel := context.WithCancel(ctx)
 		wg := run(cctx)
 		at := time.Duration(rnd.Int64N(int64(within)))
 		time.Sleep(at)
-		f.srv.Kill()
-		cancel()
-		wg.Wait()
+		what := fmt.Sprintf("kill %d", i+1)
+		if graceful {
+			what = fmt.Sprintf("graceful stop %d", i+1)
+			cancel() // the senders finish what they are sending
+			wg.Wait()
+			f.srv.Stop()
+		} else {
+			f.srv.Kill()
+			cancel()
+			wg.Wait()
+		}
 		t0 := time.Now()
 		f.srv.Restart()
 		t1 := time.Now()
-		audit(fmt.Sprintf("after kill %d", i+1), true)
-		t.Logf("kill %d at %s: restart %s, audit %s; %d of %d platform lines acknowledged, %d notifications so far",
-			i+1, at.Round(time.Millisecond), t1.Sub(t0).Round(time.Millisecond), time.Since(t1).Round(time.Millisecond),
+		if waiting := audit("after "+what, !graceful); waiting > 0 {
+			t.Errorf("after %s: %d lines sent before the stop are not stored", what, waiting)
+		}
+		t.Logf("%s at %s: restart %s, audit %s; %d of %d platform lines acknowledged, %d notifications so far",
+			what, at.Round(time.Millisecond), t1.Sub(t0).Round(time.Millisecond), time.Since(t1).Round(time.Millisecond),
 			plat.tally()[acked.String()], len(gen.Lines), notes.total())
 		if t.Failed() {
 			t.FailNow()
@@ -128,7 +154,7 @@ func crash(t *testing.T, backend proc.Backend) {
 
 	// The rest without kills: the whole platform log, then every pending
 	// syslog line stored, then every notification delivered.
-	ps.pace = 0
+	ps.budget, ps.pace = len(gen.Lines), 0
 	cctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { ownHTTP(cctx, f, own, st) })
@@ -164,8 +190,8 @@ func crash(t *testing.T, backend proc.Backend) {
 		t.Errorf("unexpected HTTP answers to ingest: %v", u)
 	}
 	pt, ot := plat.tally(), own.tally()
-	t.Logf("%s: %d kills; platform lines %v; own lines %v; HTTP answers %v; notifications %d",
-		backend, kills, pt, ot, st.snapshot(), notes.total())
+	t.Logf("%s: %d kills, %d graceful stops; platform lines %v; own lines %v; HTTP answers %v; notifications %d",
+		backend, kills, stops, pt, ot, st.snapshot(), notes.total())
 	if ot[acked.String()] == 0 || pt[acked.String()] == 0 {
 		t.Fatal("nothing was acknowledged: the test did not test")
 	}

@@ -59,13 +59,14 @@ func (s *statuses) unexpected() map[int]int {
 // server's pipeline sees the generated log exactly once and in order, and
 // its notifications can be compared with the generator's.
 type platformSender struct {
-	f     *fixture
-	lines []loggen.Line
-	book  *book
-	st    *statuses
-	queue []int         // line indexes still to send, in order
-	batch int           // lines per request
-	pace  time.Duration // pause between requests
+	f      *fixture
+	lines  []loggen.Line
+	book   *book
+	st     *statuses
+	queue  []int         // line indexes still to send, in order
+	batch  int           // lines per request
+	pace   time.Duration // pause between requests
+	budget int           // lines run may still send (acknowledged ones count)
 }
 
 func (s *platformSender) body(ns []int) []byte {
@@ -77,17 +78,20 @@ func (s *platformSender) body(ns []int) []byte {
 	return b.Bytes()
 }
 
-// run sends until the queue is empty, ctx ends or a request gets no answer.
+// run sends until the queue is empty, the budget is spent, ctx ends or a
+// request gets no answer. A request under way when ctx ends is finished: ending ctx stops
+// the sender between requests, as a shipper stops before a planned restart.
 func (s *platformSender) run(ctx context.Context) {
-	for len(s.queue) > 0 && ctx.Err() == nil {
-		ns := slices.Clone(s.queue[:min(s.batch, len(s.queue))])
+	for len(s.queue) > 0 && s.budget > 0 && ctx.Err() == nil {
+		ns := slices.Clone(s.queue[:min(s.batch, len(s.queue), s.budget)])
 		s.book.mark(ns, pending)
-		code, err := s.f.post(ctx, s.f.platformIngest, s.body(ns))
+		code, err := s.f.post(context.WithoutCancel(ctx), s.f.platformIngest, s.body(ns))
 		s.st.note(code)
 		switch {
 		case err == nil && code < 300:
 			s.book.mark(ns, acked)
 			s.queue = s.queue[len(ns):]
+			s.budget -= len(ns)
 		case err == nil && code >= 400 && code < 500:
 			s.book.mark(ns, refused)
 			sleep(ctx, 200*time.Millisecond)
@@ -106,7 +110,8 @@ func (s *platformSender) requeue(lost []int) {
 }
 
 // ownHTTP sends the tenant's own numbered lines over HTTP NDJSON with the
-// tenant's ingest token until ctx ends or a request gets no answer. Lines
+// tenant's ingest token until ctx ends (between requests) or a request
+// gets no answer. Lines
 // without an answer are not sent again: the server may have lost them, but
 // must not store them twice.
 func ownHTTP(ctx context.Context, f *fixture, b *book, st *statuses) {
@@ -121,7 +126,7 @@ func ownHTTP(ctx context.Context, f *fixture, b *book, st *statuses) {
 			enc.Encode(ndjsonLine{Line: ownLine("http", ns[i])})
 		}
 		b.mark(ns, pending)
-		code, err := f.post(ctx, f.tenantIngest, body.Bytes())
+		code, err := f.post(context.WithoutCancel(ctx), f.tenantIngest, body.Bytes())
 		st.note(code)
 		switch {
 		case err == nil && code < 300:
@@ -138,7 +143,8 @@ func ownHTTP(ctx context.Context, f *fixture, b *book, st *statuses) {
 
 // ownSyslog sends the tenant's own numbered lines over syslog TCP (RFC 5424
 // with the tenant's ingest token, octet-counted), a connection per 200
-// lines, each closed cleanly, until ctx ends or a dial or write fails.
+// lines, each closed cleanly, until ctx ends (between connections) or a
+// dial or write fails.
 //
 // Syslog has no acknowledgement, so every line stays pending: after a
 // crash it may be lost, but never stored twice; once an audit found it
@@ -147,9 +153,9 @@ func ownHTTP(ctx context.Context, f *fixture, b *book, st *statuses) {
 // final audit waits for them).
 func ownSyslog(ctx context.Context, f *fixture, b *book) {
 	const perConn = 200
-	var d net.Dialer
+	d := net.Dialer{Timeout: 10 * time.Second}
 	for ctx.Err() == nil {
-		c, err := d.DialContext(ctx, "tcp", f.srv.SyslogTCP)
+		c, err := d.Dial("tcp", f.srv.SyslogTCP)
 		if err != nil {
 			return
 		}
