@@ -115,7 +115,7 @@ func planFor(quick bool) plan {
 
 // Run measures every figure in turn and returns the report. It stops at the
 // first measurement that fails.
-func Run(ctx context.Context, opt Options) (*Report, error) {
+func Run(ctx context.Context, opt Options) (_ *Report, err error) {
 	if len(opt.Catalogue) == 0 {
 		return nil, ErrNoCatalogue
 	}
@@ -130,7 +130,11 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		if rdb, err = openRedis(ctx, opt.RedisURL); err != nil {
 			return nil, err
 		}
-		defer rdb.close()
+		defer func() {
+			if cerr := rdb.close(); cerr != nil && err == nil {
+				err = fmt.Errorf("benchmark: Redis: deleting the keys under %s: %w", rdb.prefix, cerr)
+			}
+		}()
 	}
 	dir, err := os.MkdirTemp(opt.Dir, "hisoka-bench-")
 	if err != nil {
@@ -139,19 +143,16 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	defer os.RemoveAll(dir)
 	r := &runner{ctx: ctx, plan: p, dir: dir, progress: opt.Progress, rep: rep}
 
-	steps := []struct {
-		what string
-		fn   func() error
-	}{
-		{"service (ingest HTTP and syslog TCP, notification latency)", func() error { return r.service(opt.Catalogue) }},
-		{"store appends", func() error { return r.appends(rdb) }},
-		{"query and bytes per line", r.query},
-		{"matcher", func() error { return r.matcher(cat) }},
-		{"tokens", r.tokens},
+	steps := []func() error{
+		func() error { return r.service(opt.Catalogue) }, // ingest, notification latency
+		func() error { return r.appends(rdb) },
+		r.query, // and bytes per line
+		func() error { return r.matcher(cat) },
+		r.tokens,
 	}
 	start := time.Now()
-	for _, s := range steps {
-		if err := s.fn(); err != nil {
+	for _, step := range steps {
+		if err := step(); err != nil {
 			return nil, err
 		}
 		if err := ctx.Err(); err != nil {
