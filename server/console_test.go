@@ -76,6 +76,7 @@ type consoleClient struct {
 	cookies map[string]*http.Cookie
 	csrf    string
 	c       *http.Client
+	header  http.Header // sent with every request
 }
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -98,6 +99,9 @@ func (cc *consoleClient) do(method, path string, form url.Values, origin string)
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range cc.header {
+		req.Header[k] = v
 	}
 	if origin != "" {
 		req.Header.Set("Origin", origin)
@@ -344,6 +348,18 @@ func TestConsoleAccess(t *testing.T) {
 			st, _, _ := op.do("POST", "/ui/catalogues/learn", url.Values{"csrf": {good}, "from": {"2026-01-01T00:00"}, "to": {"2026-01-02T00:00"}}, "null")
 			return st
 		},
+		"cross-site fetch": func() int {
+			op.header = http.Header{"Sec-Fetch-Site": {"cross-site"}}
+			defer func() { op.header = nil }()
+			st, _, _ := op.do("POST", "/ui/catalogues/learn", url.Values{"csrf": {good}, "from": {"2026-01-01T00:00"}, "to": {"2026-01-02T00:00"}}, l.url)
+			return st
+		},
+		"null origin, same-site fetch": func() int {
+			op.header = http.Header{"Sec-Fetch-Site": {"same-site"}}
+			defer func() { op.header = nil }()
+			st, _, _ := op.do("POST", "/ui/catalogues/learn", url.Values{"csrf": {good}, "from": {"2026-01-01T00:00"}, "to": {"2026-01-02T00:00"}}, "null")
+			return st
+		},
 	} {
 		if st := try(); st != http.StatusForbidden {
 			t.Errorf("learn form with %s: %d, want 403", name, st)
@@ -365,6 +381,14 @@ func TestConsoleAccess(t *testing.T) {
 	if st, _, _ := op.post("/ui/catalogues/publish", url.Values{"v": {"-1"}}); st != 400 {
 		t.Errorf("publish of a bad version: %d", st)
 	}
+
+	// A browser posting under Referrer-Policy: no-referrer sends
+	// "Origin: null" and Sec-Fetch-Site: same-origin: accepted.
+	op.header = http.Header{"Sec-Fetch-Site": {"same-origin"}}
+	if st, _, _ := op.do("POST", "/ui/catalogues/publish", url.Values{"csrf": {good}, "v": {"1"}}, "null"); st != http.StatusSeeOther {
+		t.Errorf("same-origin form with Origin null: %d", st)
+	}
+	op.header = nil
 
 	// Sign out: the cookie no longer opens anything.
 	op.csrf = good

@@ -80,8 +80,8 @@ func New(cfg Config) (*Console, error) {
 }
 
 // Routes lists every console route. Pages need a session (without one
-// they redirect to the sign-in page); every POST also needs a same-origin
-// Origin header and the session's CSRF token.
+// they redirect to the sign-in page); every POST also needs to come from
+// the console's origin ([sameOrigin]) and carry the session's CSRF token.
 func (c *Console) Routes() []Route {
 	get, post := http.MethodGet, http.MethodPost
 	return []Route{
@@ -183,12 +183,19 @@ func (c *Console) session(r *http.Request) *session {
 	return c.sessions.get(ck.Value, c.cfg.Now())
 }
 
-// sameOrigin reports whether a POST carries an Origin header naming this
-// server as the request reached it (browsers send one with every POST).
+// sameOrigin reports whether a POST comes from a page of this server: its
+// Origin header names this server as the request reached it, or, where the
+// browser sends "Origin: null" (as Chromium does for a form posted under
+// Referrer-Policy: no-referrer), its Sec-Fetch-Site is "same-origin".
+// Without either header, or with any other value, it does not.
 func sameOrigin(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" || o == "null" {
+	site := r.Header.Get("Sec-Fetch-Site")
+	if site != "" && site != "same-origin" {
 		return false
+	}
+	o := r.Header.Get("Origin")
+	if o == "null" || o == "" {
+		return site == "same-origin"
 	}
 	u, err := url.Parse(o)
 	if err != nil {
@@ -198,7 +205,7 @@ func sameOrigin(r *http.Request) bool {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return u.Scheme == scheme && strings.EqualFold(u.Host, r.Host) && u.Path == "" && u.RawQuery == ""
+	return u.Scheme == scheme && strings.EqualFold(u.Host, r.Host) && u.Path == "" && u.RawQuery == "" && u.User == nil
 }
 
 // fail answers with a fixed message page; the error itself goes to the log.

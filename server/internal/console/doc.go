@@ -31,9 +31,11 @@
 // HttpOnly, SameSite=Strict, Path=/ui, Secure when the request came over
 // TLS, and the session ends when the token expires (or after
 // [Config].SessionTTL). Every form carries the session's CSRF token
-// (compared in constant time) and every POST must carry a same-origin
-// Origin header; the sign-in form's token is an HMAC of a nonce cookie, so
-// it needs no session. Every response has a strict Content-Security-Policy
+// (compared in constant time) and every POST must come from the console's
+// origin: an Origin header naming it, or, since browsers send
+// "Origin: null" for forms posted under Referrer-Policy: no-referrer,
+// Sec-Fetch-Site: same-origin; the sign-in form's token is an HMAC of a
+// nonce cookie, so it needs no session. Every response has a strict Content-Security-Policy
 // (no inline script or style, no framing, forms to self only),
 // X-Content-Type-Options: nosniff and Referrer-Policy: no-referrer. Without
 // a session a page redirects to the sign-in page; bad input is a fixed
