@@ -99,6 +99,21 @@
 // audit; every read of logs (search, export, verify, report, learn) is
 // recorded in it.
 //
+// # Operator console
+//
+// /ui is the operator console (package console; not JSON API, so not in
+// spec/openapi.yaml, and registered in routes.go too): sign-in with an
+// operator token into a session cookie, then HTML pages over what the admin
+// API offers, through consoleSource, which calls the same functions as the
+// admin handlers. Its heatmap reads the per-minute, per-component counts
+// that the platform pipeline keeps as it processes lines (heatmap.go: one
+// state blob per hour in a ring of 8 days, each hour remembering the last
+// sequence number counted so a replay counts nothing twice; saved with, and
+// before, the pipeline's cursor, so at most saveEvery stale); learned bursts
+// and pattern timelines come from the "detections" stream. The browser test
+// (TestConsoleInBrowser) writes a screenshot of each page to
+// $HISOKA_ARTIFACTS, or a temporary directory when unset.
+//
 // The internal packages, each usable alone: auth, ingest, loki, syslogd,
-// limit, httperr, requestid, metrics, config, selfsigned.
+// limit, httperr, requestid, metrics, config, selfsigned, console.
 package server
