@@ -40,8 +40,16 @@ type service struct {
 // connections is how many clients the ingest measurements run at once.
 const connections = 4
 
-// linesPerRequest is the size of an ingest request or syslog write.
-const linesPerRequest = 5000
+// sendBuffer is the syslog clients' socket send buffer.
+const sendBuffer = 256 << 10
+
+// linesPerRequest is the size of an HTTP ingest request, linesPerWrite
+// that of a syslog write (a write blocks until the server has read it, so
+// it bounds how far a phase runs past its time).
+const (
+	linesPerRequest = 5000
+	linesPerWrite   = 500
+)
 
 func startService(ctx context.Context, dir string, catalogue []byte) (*service, error) {
 	cfg := server.DefaultConfig()
@@ -172,16 +180,16 @@ func (s *service) matched(ctx context.Context) error {
 	return nil
 }
 
-// chunks cuts a generated log into runs of linesPerRequest lines (the whole
-// log when shorter) and encodes each run with enc.
-func chunks(lines []loggen.Line, enc func(*bytes.Buffer, string)) [][]byte {
+// chunks cuts a generated log into runs of size lines (the whole log when
+// shorter) and encodes each run with enc.
+func chunks(lines []loggen.Line, size int, enc func(*bytes.Buffer, string)) [][]byte {
 	var out [][]byte
-	for i := 0; i < len(lines); i += linesPerRequest {
-		if i > 0 && i+linesPerRequest > len(lines) {
+	for i := 0; i < len(lines); i += size {
+		if i > 0 && i+size > len(lines) {
 			break
 		}
 		var b bytes.Buffer
-		for _, l := range lines[i:min(i+linesPerRequest, len(lines))] {
+		for _, l := range lines[i:min(i+size, len(lines))] {
 			enc(&b, l.Text)
 		}
 		out = append(out, b.Bytes())
@@ -207,7 +215,7 @@ func (r *runner) service(catalogue []byte) (err error) {
 		}
 	}()
 	r.say("ingest, HTTP NDJSON")
-	bodies := chunks(platformLog(r.plan.ingestLog, false), func(b *bytes.Buffer, line string) {
+	bodies := chunks(platformLog(r.plan.ingestLog, false), linesPerRequest, func(b *bytes.Buffer, line string) {
 		j, _ := json.Marshal(struct {
 			Line string `json:"line"`
 		}{line})
@@ -218,7 +226,7 @@ func (r *runner) service(catalogue []byte) (err error) {
 		return err
 	}
 	r.say("ingest, syslog TCP")
-	frames := chunks(platformLog(r.plan.ingestLog, true), func(b *bytes.Buffer, line string) {
+	frames := chunks(platformLog(r.plan.ingestLog, true), linesPerWrite, func(b *bytes.Buffer, line string) {
 		b.WriteString(line)
 		b.WriteByte('\n')
 	})
@@ -328,6 +336,11 @@ func (r *runner) ingestSyslog(s *service, frames [][]byte) error {
 						return err
 					}
 					defer conn.Close()
+					// A small send buffer keeps what is still in flight at
+					// the deadline (and so the drain after it) short.
+					if err := conn.(*net.TCPConn).SetWriteBuffer(sendBuffer); err != nil {
+						return err
+					}
 					if err := conn.SetWriteDeadline(deadline.Add(time.Minute)); err != nil {
 						return err
 					}
@@ -364,7 +377,7 @@ func (r *runner) ingestSyslog(s *service, frames [][]byte) error {
 		}
 		return sent.Load(), time.Since(start).Seconds(), nil
 	}
-	detail := fmt.Sprintf("LF-framed syslog-wrapped lines, %d lines a write, %d connections; durable and matched", linesPerRequest, connections)
+	detail := fmt.Sprintf("LF-framed syslog-wrapped lines, %d lines a write, %d connections; durable and matched", linesPerWrite, connections)
 	return r.measureIngest("ingest_syslog_tcp", "ingest, syslog TCP (embedded store, matcher on)", detail, phase)
 }
 
