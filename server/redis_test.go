@@ -65,4 +65,23 @@ func serviceOnRedis(t *testing.T, url string) {
 	if len(page.Records) == 0 {
 		t.Fatal("platform search found nothing")
 	}
+	// The operators' detections stream and the console's heatmap (the
+	// pipeline's per-minute counts, in state blobs) work here too.
+	l.waitStream(spec.TenantDetections, "field.id=vm.create", 1)
+	op := l.console()
+	if st := op.signIn(l.op); st != 303 {
+		t.Fatalf("console sign-in: %d", st)
+	}
+	heat := "/ui/heatmap?from=2017-05-16T09:00:00Z&to=2017-05-16T11:00:00Z"
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		st, body, _ := op.get(heat)
+		if st == 200 && strings.Contains(body, "nova.compute.manager") && strings.Contains(body, `<td class="b">`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("console heatmap: %d", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
