@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,13 +90,14 @@ func crash(t *testing.T, backend proc.Backend) {
 		wg.Go(func() { ownHTTP(ctx, f, own, st) })
 		wg.Go(func() { ownHTTP(ctx, f, own, st) })
 		wg.Go(func() { ownSyslog(ctx, f, own) })
+		wg.Go(func() { notes.follow(ctx, t, f.tenant) })
 		return &wg
 	}
 	audit := func(what string, afterCrash bool) int {
 		t.Helper()
 		waiting, lost := f.audit(ctx, plat, own, afterCrash, what)
 		ps.requeue(lost)
-		if err := notes.poll(ctx, f.tenant); err != nil {
+		if err := notes.poll(ctx, f.tenant, 0); err != nil {
 			t.Errorf("%s: tenant poll: %v", what, err)
 		}
 		return waiting
@@ -176,7 +178,7 @@ func crash(t *testing.T, backend proc.Backend) {
 	deadline = time.Now().Add(60 * time.Second)
 	for !notes.complete() && !t.Failed() {
 		if time.Now().After(deadline) {
-			t.Fatalf("notifications lost: got %v, want %v", notes.got, notes.want)
+			t.Fatalf("notifications lost: got %d, want %d", notes.total(), sum(notes.want))
 		}
 		time.Sleep(300 * time.Millisecond)
 		audit("draining", false)
@@ -185,6 +187,15 @@ func crash(t *testing.T, backend proc.Backend) {
 	// A last look for late duplicates.
 	time.Sleep(time.Second)
 	audit("end", false)
+
+	// The hisoka-tenant command, on the SDK's state, agrees: the logs
+	// verify and the board holds nothing the tenant has not seen.
+	cli := f.srv.Tenant(tenantID)
+	cli.State = f.tenantState
+	cli.Must("logs", "verify")
+	if out := cli.Must("poll"); strings.Contains(out, `"pattern"`) {
+		t.Errorf("hisoka-tenant poll found more notifications:\n%s", out)
+	}
 
 	if u := st.unexpected(); len(u) > 0 {
 		t.Errorf("unexpected HTTP answers to ingest: %v", u)
@@ -308,6 +319,8 @@ func expectedNotifications(t *testing.T, gen *loggen.Log, vms []string) (map[occ
 // notes counts the tenant's notifications against the expected ones.
 type notes struct {
 	want map[occurrence]int
+
+	mu   sync.Mutex
 	got  map[occurrence]int
 	seen map[string]bool // subscription/period/epoch/counter
 }
@@ -316,14 +329,14 @@ func newNotes(want map[occurrence]int) *notes {
 	return &notes{want: want, got: map[occurrence]int{}, seen: map[string]bool{}}
 }
 
-// poll takes what the board has now (the SDK verifies the chain first) and
-// reports duplicates and notifications beyond the expected ones.
-func (n *notes) poll(ctx context.Context, c *tenantclient.Client) error {
-	ns, err := c.Poll(ctx, 0)
-	var errs []error
-	if err != nil {
-		errs = append(errs, err)
-	}
+// poll takes what the board has (waiting up to wait; the SDK verifies the
+// chain first) and reports duplicates and notifications beyond the
+// expected ones.
+func (n *notes) poll(ctx context.Context, c *tenantclient.Client, wait time.Duration) error {
+	ns, err := c.Poll(ctx, wait)
+	errs := []error{err}
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	for _, x := range ns {
 		id := fmt.Sprintf("%s/%d/%d/%d", x.Subscription, x.Period, x.Epoch, x.Counter)
 		if n.seen[id] {
@@ -339,7 +352,38 @@ func (n *notes) poll(ctx context.Context, c *tenantclient.Client) error {
 	return errors.Join(errs...)
 }
 
+// follow long-polls until ctx ends, as a tenant does all along, and
+// reports verification failures: a batch served before a kill and
+// rewritten after it is a broken chain. Transport errors (the kill) are
+// expected.
+func (n *notes) follow(ctx context.Context, t *testing.T, c *tenantclient.Client) {
+	for ctx.Err() == nil {
+		err := n.poll(ctx, c, 2*time.Second)
+		if err == nil {
+			continue
+		}
+		switch {
+		case ctx.Err() != nil:
+		case verification(err):
+			t.Errorf("tenant poll during the run: %v", err)
+		default:
+			sleep(ctx, 100*time.Millisecond) // the server is down
+		}
+	}
+}
+
+// verification reports whether err is one of the SDK's verification
+// failures (or a duplicate found by poll), as opposed to the server being
+// unreachable.
+func verification(err error) bool {
+	return errors.Is(err, tenantclient.ErrTampered) || errors.Is(err, tenantclient.ErrWithheld) ||
+		errors.Is(err, tenantclient.ErrReplayed) || errors.Is(err, tenantclient.ErrReordered) ||
+		strings.Contains(err.Error(), "delivered twice") || strings.Contains(err.Error(), "the log has")
+}
+
 func (n *notes) complete() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	for k, w := range n.want {
 		if n.got[k] != w {
 			return false
@@ -348,7 +392,11 @@ func (n *notes) complete() bool {
 	return true
 }
 
-func (n *notes) total() int { return sum(n.got) }
+func (n *notes) total() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return sum(n.got)
+}
 
 func sum(m map[occurrence]int) int {
 	s := 0

@@ -45,6 +45,7 @@ type fixture struct {
 	platformIngest string // ingest token for platform logs
 	tenantIngest   string // ingest token for the tenant's own logs
 	tenant         *tenantclient.Client
+	tenantState    string // the SDK's state directory
 	http           *http.Client
 }
 
@@ -73,6 +74,7 @@ func newFixture(t *testing.T, o proc.Options, project string, vms []string) *fix
 	for _, vm := range vms {
 		srv.MustAdmin("resource-add", "--id", vm, "--kind", "vm", "--tenant", tenantID, "--project", project)
 	}
+	f.tenantState = state
 	f.tenant, err = tenantclient.New(tenantclient.Config{URL: srv.URL, StateDir: state, BoardKey: reg.BoardPublicKey, LedgerKey: reg.LedgerKey,
 		HTTPClient: &http.Client{Timeout: 2 * time.Minute}})
 	if err != nil {

@@ -120,8 +120,16 @@ func TestOverload(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	after := ld.closedLoop(ctx, t, measure)
-	t.Logf("after the overload (closed loop, %s): HTTP %.0f lines/s, syslog %.0f lines/s", measure, after.http, after.syslog)
+	// Up to three tries, so that a burst of work elsewhere on the machine
+	// does not pass for a server that did not recover.
+	var after rates
+	for try := range 3 {
+		after = ld.closedLoop(ctx, t, measure)
+		t.Logf("after the overload (closed loop, %s, try %d): HTTP %.0f lines/s, syslog %.0f lines/s", measure, try+1, after.http, after.syslog)
+		if after.http >= before.http/5 && after.syslog >= before.syslog/5 {
+			break
+		}
+	}
 	if after.http < before.http/5 || after.syslog < before.syslog/5 {
 		t.Errorf("not recovered: HTTP %.0f then %.0f lines/s, syslog %.0f then %.0f", before.http, after.http, before.syslog, after.syslog)
 	}
