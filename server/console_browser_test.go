@@ -103,7 +103,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// The other pages, for their screenshots.
 	for _, p := range []struct{ nav, sel, want string }{
-		{"/ui/sources", "#sources", "platform"},
+		{"/ui/sources", "#silences", "source.silent"},
 		{"/ui/tenants", "#tenants", "tenant-a"},
 		{"/ui/catalogues", "#versions", "version 1"},
 	} {

@@ -258,7 +258,7 @@ func TestConsoleAccess(t *testing.T) {
 		"/ui/patterns":             "vm.create",
 		"/ui/pattern?id=vm.create": "Instance spawned successfully",
 		"/ui/anomalies":            "sample",
-		"/ui/sources":              "platform",
+		"/ui/sources":              "Silence alerts",
 		"/ui/tenants":              "tenant-a",
 		"/ui/catalogues":           "version 1",
 		"/ui/catalogue?v=1":        "vm.create",

@@ -557,6 +557,8 @@ func (c *Console) anomaly(w http.ResponseWriter, r *http.Request, _ *session) er
 	return nil
 }
 
+// sources is source health (GET /v1/admin/sources) and the silence
+// alerts of the last day: detections of the published absence rules.
 func (c *Console) sources(w http.ResponseWriter, r *http.Request, _ *session) error {
 	srcs, err := c.cfg.Source.Sources(r.Context())
 	if err != nil {
@@ -568,10 +570,30 @@ func (c *Console) sources(w http.ResponseWriter, r *http.Request, _ *session) er
 			silent++
 		}
 	}
+	var alerts []spec.DetectionRecord
+	cat, _, err := c.published(r)
+	if err != nil {
+		return err
+	}
+	if cat != nil {
+		to := c.cfg.Now()
+		for _, ru := range cat.Rules {
+			if ru.Type != matcher.RuleAbsence {
+				continue
+			}
+			ds, err := c.cfg.Source.Detections(r.Context(), to.Add(-heatSpan), to, ru.ID, maxAnomalies)
+			if err != nil {
+				return err
+			}
+			alerts = append(alerts, ds...)
+		}
+		slices.SortFunc(alerts, func(a, b spec.DetectionRecord) int { return b.Start.Compare(a.Start) })
+	}
 	c.render(w, r, http.StatusOK, "sources", view{Title: "Sources", Nav: "sources", Data: struct {
 		Sources []spec.SourceHealth
 		Silent  int
-	}{srcs, silent}})
+		Alerts  []spec.DetectionRecord
+	}{srcs, silent, alerts}})
 	return nil
 }
 
