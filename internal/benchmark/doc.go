@@ -11,22 +11,23 @@
 // What it measures, in the order of the table:
 //
 //   - ingest over HTTP (POST /v1/ingest, NDJSON, 5,000 lines a request,
-//     4 connections) and over syslog TCP (LF-framed, 4 connections) into the
-//     embedded store with the matcher running on the platform stream; the
-//     clock stops when every line is durable and matched;
+//     4 connections) and over syslog TCP (LF-framed, 500 lines a write,
+//     4 connections) into the embedded store with the matcher running on the
+//     platform stream; the clock stops when every line is durable and matched;
+//   - store appends (durable batches of 1,000 parsed lines), on the embedded
+//     store and, with a Redis URL, on Redis;
+//   - template mining alone, and parse + templates + matching with the
+//     catalogue given (the pipeline's per-line work);
+//   - token minting, cold (a token not cached; also on every core) and
+//     cached, and blind evaluation per element for batches of 1 and of 32
+//     (one DLEQ proof each);
 //   - notification latency: from the acknowledgement of the last line of a
 //     VM creation to the owning tenant's long poll returning the batch, while
 //     about 20,000 background lines/s are ingested;
-//   - store appends (durable batches of 1,000 parsed lines), on the embedded
-//     store and, with a Redis URL, on Redis;
 //   - query latency (one hour plus one term: an instance or request id, in an
 //     hour where a sampled stored line names it, as an operator looks a VM or
 //     a request up) over an embedded store filled with generated days of
-//     platform logs, and the bytes that store holds on disk per line;
-//   - template mining alone, and parse + templates + matching with the
-//     catalogue given (the pipeline's per-line work);
-//   - token minting, cold (a token not cached) and cached, and blind
-//     evaluation per element for batches of 1 and of 32 (one DLEQ proof each).
+//     platform logs, and the bytes that store holds on disk per line.
 //
 // Every measurement warms up first, then runs for a fixed time (or a fixed
 // count, for latencies and the fill), and reports by wall time: a rate in
@@ -35,5 +36,5 @@
 // a server using every core, with its load generator in the same process.
 // On a shared machine the figures move with the other work running; [Run]
 // records the machine so that figures are read with it. The default run
-// takes about a minute; [Options.Quick] a few seconds.
+// takes a minute or so; [Options.Quick] a few seconds.
 package benchmark
