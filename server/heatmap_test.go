@@ -4,6 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hisoka-project/hisoka/internal/loggen"
+	"github.com/hisoka-project/hisoka/matcher"
+	"github.com/hisoka-project/hisoka/spec"
 	"github.com/hisoka-project/hisoka/store"
 	"github.com/hisoka-project/hisoka/store/embedded"
 )
@@ -92,4 +95,77 @@ func TestHeatCounter(t *testing.T) {
 			t.Errorf("range %v accepted", r)
 		}
 	}
+}
+
+// BenchmarkHeatmap compares the day's heatmap read from the pipeline's
+// per-minute counts (what the console does) with counting the same from
+// the day's stored lines (what it would otherwise do per page view), on
+// 24 h of generated platform logs (about 100k lines):
+//
+//	go test ./server -run '^$' -bench BenchmarkHeatmap -benchtime 10x
+func BenchmarkHeatmap(b *testing.B) {
+	st, err := embedded.Open(b.TempDir(), embedded.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := b.Context()
+	to := time.Now().UTC().Truncate(time.Minute)
+	from := to.Add(-24 * time.Hour)
+	gen := loggen.Generate(loggen.Config{Seed: 8, Start: from, Duration: 24 * time.Hour, VMs: 300, Projects: 4, Ops: true})
+	recs := make([]store.Record, len(gen.Lines))
+	for i, ln := range gen.Lines {
+		recs[i] = store.Record{Time: ln.Time, Received: ln.Time, Line: ln.Text}
+	}
+	if _, _, err := st.Append(ctx, spec.TenantPlatform, recs); err != nil {
+		b.Fatal(err)
+	}
+	c := newHeatCounter(st)
+	var p matcher.Parser
+	for i := range recs {
+		recs[i].Seq = uint64(i + 1)
+	}
+	if err := c.prepare(ctx, recs); err != nil {
+		b.Fatal(err)
+	}
+	for i := range recs {
+		mr, _ := p.ParseOrRaw([]byte(recs[i].Line))
+		c.add(recs[i].Seq, recs[i].Time, mr.Component)
+	}
+	if err := c.save(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d lines", len(recs))
+	b.Run("counts", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := readHeatmap(ctx, st, from, to, 15*time.Minute); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("lines", func(b *testing.B) {
+		for b.Loop() {
+			counts := map[string][]int{}
+			q := store.Query{From: from, To: to, Limit: store.MaxLimit}
+			for {
+				page, err := st.Query(ctx, spec.TenantPlatform, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, r := range page.Records {
+					mr, _ := p.ParseOrRaw([]byte(r.Line))
+					row := counts[string(mr.Component)]
+					if row == nil {
+						row = make([]int, 96)
+						counts[string(mr.Component)] = row
+					}
+					row[int(r.Time.Sub(from)/(15*time.Minute))%96]++
+				}
+				if page.Next == "" {
+					break
+				}
+				q.Cursor = page.Next
+			}
+		}
+	})
 }
