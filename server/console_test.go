@@ -318,6 +318,15 @@ func TestConsoleAccess(t *testing.T) {
 		}
 	}
 
+	// Odd but harmless windows are clamped, never a failure.
+	// (a window under a minute is a minute: 1440 columns, too many for a day;
+	// one longer than the range is the range).
+	for w, want := range map[string]int{"2562047h": 200, "24h": 200, "-5m": 400, "0s": 400, "1ns": 400, "59s": 400} {
+		if st, _, _ := op.get("/ui/heatmap?window=" + w); st != want {
+			t.Errorf("heatmap with window %s: %d, want %d", w, st, want)
+		}
+	}
+
 	// Forms: without the CSRF token, with another's, without or with a
 	// foreign Origin: 403, and nothing done.
 	vs := func() int {

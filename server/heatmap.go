@@ -193,7 +193,7 @@ func readHeatmap(ctx context.Context, st store.States, from, to time.Time, windo
 	if !to.After(from) {
 		return heatmap{}, ErrBadParam
 	}
-	window = max(window.Truncate(heatWindow), heatWindow)
+	window = max(min(window, to.Sub(from)).Truncate(heatWindow), heatWindow)
 	from = from.Truncate(heatWindow).UTC()
 	n := int((to.Sub(from) + window - 1) / window)
 	if n > maxHeatWindows {

@@ -153,7 +153,7 @@ func (c *Console) heatmap(w http.ResponseWriter, r *http.Request, _ *session) er
 			return errBadInput
 		}
 	}
-	win = max(win.Truncate(time.Minute), time.Minute)
+	win = max(min(win, to.Sub(from)).Truncate(time.Minute), time.Minute)
 	if to.Sub(from)/win > maxColumns {
 		return errBadInput
 	}
