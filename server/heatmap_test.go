@@ -169,3 +169,31 @@ func BenchmarkHeatmap(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkHeatCounterAdd is what counting costs the pipeline per line
+// (the line already parsed).
+func BenchmarkHeatCounterAdd(b *testing.B) {
+	st, err := embedded.Open(b.TempDir(), embedded.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	gen := loggen.Generate(loggen.Config{Seed: 8, Duration: time.Hour, VMs: 20})
+	recs := make([]store.Record, len(gen.Lines))
+	comps := make([][]byte, len(gen.Lines))
+	var p matcher.Parser
+	for i, ln := range gen.Lines {
+		recs[i] = store.Record{Seq: uint64(i + 1), Time: ln.Time}
+		mr, _ := p.ParseOrRaw([]byte(ln.Text))
+		comps[i] = mr.Component
+	}
+	c := newHeatCounter(st)
+	if err := c.prepare(b.Context(), recs); err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		c.add(recs[i%len(recs)].Seq+uint64(i), recs[i%len(recs)].Time, comps[i%len(recs)])
+		i++
+	}
+}
