@@ -154,8 +154,12 @@ func (d *dashboard) guard(next http.Handler) http.Handler {
 				return
 			}
 			http.SetCookie(w, &http.Cookie{Name: d.cookie, Value: string(d.secret), Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-			// Drop the secret from the address bar.
-			http.Redirect(w, r, r.URL.Path, http.StatusSeeOther)
+			// Drop the secret from the address bar; stay on this host.
+			to := r.URL.Path
+			if !strings.HasPrefix(to, "/") || strings.HasPrefix(to, "//") || strings.HasPrefix(to, "/\\") {
+				to = "/"
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
 			return
 		}
 		if c, err := r.Cookie(d.cookie); err != nil || !d.secretOK(c.Value) {

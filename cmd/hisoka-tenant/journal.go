@@ -232,15 +232,41 @@ func (j *journal) append(e journalEntry) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(j.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(append(line, '\n'))
+	err = dropTornLine(f)
+	if err == nil {
+		_, err = f.Write(append(line, '\n'))
+	}
 	if err == nil {
 		err = f.Sync()
 	}
 	return errors.Join(err, f.Close())
+}
+
+// dropTornLine cuts a last line without its newline (a write a crash cut
+// short) off f, so the next line is not glued to it.
+func dropTornLine(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return err
+	}
+	size := fi.Size()
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, size-1); err != nil || last[0] == '\n' {
+		return err
+	}
+	tail := make([]byte, min(size, maxJournalLine+1))
+	if _, err := f.ReadAt(tail, size-int64(len(tail))); err != nil {
+		return err
+	}
+	i := bytes.LastIndexByte(tail, '\n')
+	if i < 0 && size > int64(len(tail)) {
+		return fmt.Errorf("%w: last line too long", errJournal)
+	}
+	return f.Truncate(size - int64(len(tail)) + int64(i) + 1)
 }
 
 // addNotification records a verified notification.

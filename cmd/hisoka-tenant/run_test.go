@@ -321,6 +321,20 @@ func TestSession(t *testing.T) {
 	s.run("retention", "--set", "10m")
 	s.run("frobnicate")
 
+	// What poll and logs verify verified, or refused, is in the journal the
+	// dashboard reads.
+	j, err := openJournal(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, fs := j.snapshot()
+	if len(ns) != 2 || ns[0].Pattern != "vm.delete" || ns[1].Pattern != "vm.create" {
+		t.Errorf("journal notifications %+v", ns)
+	}
+	if len(fs) != 2 || fs[0].Classes[0] != "log proof" || fs[1].Classes[0] != "tampered" {
+		t.Errorf("journal failures %+v", fs)
+	}
+
 	if os.Getenv("HISOKA_TRANSCRIPT") != "" {
 		t.Log("\n" + s.out.String())
 	}

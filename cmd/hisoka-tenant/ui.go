@@ -98,9 +98,13 @@ func runUI(ctx context.Context, e *env, args []string) error {
 	case err = <-served:
 	}
 	cancel()
-	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Finish the pages being served; a browser's idle or speculative
+	// connections are then simply closed.
+	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer scancel()
-	err = errors.Join(err, srv.Shutdown(sctx))
+	if srv.Shutdown(sctx) != nil {
+		srv.Close()
+	}
 	<-done
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

@@ -345,6 +345,19 @@ func TestUI(t *testing.T) {
 	if !strings.Contains(body, `id="recorded-banner"`) || !strings.Contains(body, "Polls have verified again since") || strings.Contains(body, `id="failure-banner"`) {
 		t.Errorf("after recovery:\n%s", body)
 	}
+	if err := u.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Without polling (and without a server address) it shows what is stored.
+	offline := &session{t: t, env: map[string]string{"HISOKA_TENANT": "acme", "HISOKA_STATE": w.state}}
+	u = startUI(t, offline, "--poll=false")
+	_, _, body = get(t, u.signedIn(t), u.base+"/")
+	for _, want := range []string{"Not polling", `class="pattern">vm.delete<`, `class="pattern">vm.create<`, `id="recorded-banner"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("offline page lacks %q", want)
+		}
+	}
 }
 
 // secrets returns every key and token of a state directory, in the
@@ -498,6 +511,18 @@ func TestDashboardHandler(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/subscriptions" {
 		t.Fatalf("access: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
+	for _, path := range []string{"//evil.example/", "/\\evil.example/"} {
+		req, _ := http.NewRequest("GET", base+"/?access="+secret, nil)
+		req.URL.Path = path
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/" {
+			t.Errorf("access at %q redirects %d to %q, want /", path, resp.StatusCode, loc)
+		}
+	}
 	var set *http.Cookie
 	for _, c := range resp.Cookies() {
 		if c.Name == cookie.Name {
@@ -557,4 +582,31 @@ func TestLoopbackAddr(t *testing.T) {
 			t.Errorf("loopbackAddr(%q) = %q, %v; want a usage error", in, got, err)
 		}
 	}
+}
+
+// FuzzLoopbackAddr: no panic; an accepted address is a loopback IP with a
+// numeric port, and accepting it again gives it back unchanged.
+func FuzzLoopbackAddr(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:7480", "localhost:0", "[::1]:1", "0.0.0.0:80", "[::ffff:127.0.0.1]:80", "127.0.0.1:65536"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := loopbackAddr(s)
+		if err != nil {
+			if got != "" || !errors.Is(err, errUsage) {
+				t.Fatalf("%q: %q, %v", s, got, err)
+			}
+			return
+		}
+		host, port, err := net.SplitHostPort(got)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			t.Fatalf("%q accepted as %q", s, got)
+		}
+		if p, err := strconv.ParseUint(port, 10, 16); err != nil || strconv.FormatUint(p, 10) != port {
+			t.Fatalf("%q accepted with port %q", s, port)
+		}
+		if again, err := loopbackAddr(got); err != nil || again != got {
+			t.Fatalf("%q -> %q -> %q, %v", s, got, again, err)
+		}
+	})
 }
