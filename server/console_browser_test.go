@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hisoka-project/hisoka/internal/browser"
+	"github.com/hisoka-project/hisoka/spec"
 )
 
 // TestConsoleInBrowser is issue 8's console acceptance: headless Chromium
@@ -101,7 +102,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	b.Screenshot("anomaly")
 
-	// The other pages, for their screenshots.
+	// The other pages, for their screenshots. The generated logs end a
+	// minute ago, so the absence rule reports the busiest sources silent
+	// once the pipeline's clock follows the wall clock.
+	l.waitStream(spec.TenantDetections, "field.id=source.silent", 1)
 	for _, p := range []struct{ nav, sel, want string }{
 		{"/ui/sources", "#silences", "source.silent"},
 		{"/ui/tenants", "#tenants", "tenant-a"},

@@ -21,7 +21,7 @@ const (
 	maxZoom       = time.Hour // longest window one zoom reads line by line
 	zoomLines     = 5000      // lines one zoom reads
 	zoomColumns   = 60
-	zoomShown     = 200 // lines one zoom lists
+	zoomShown     = 100 // lines one zoom lists
 	maxDetections = 10000
 	maxAnomalies  = 200
 )
