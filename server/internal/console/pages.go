@@ -157,6 +157,12 @@ func (c *Console) heatmap(w http.ResponseWriter, r *http.Request, _ *session) er
 	if to.Sub(from)/win > maxColumns {
 		return errBadInput
 	}
+	if q := r.URL.Query(); q.Get("from") == "" && q.Get("to") == "" {
+		// The default range ends with the current window, on its boundary.
+		span := to.Sub(from)
+		to = c.cfg.Now().UTC().Truncate(win).Add(win)
+		from = to.Add(-span)
+	}
 	h, err := c.cfg.Source.Heatmap(ctx, from, to, win)
 	if err != nil {
 		return err
