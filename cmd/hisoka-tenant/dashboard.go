@@ -205,7 +205,7 @@ type view struct {
 	Alerts  alerts
 
 	Notifications []notificationView
-	Hidden        int // notifications not listed (beyond maxShown)
+	Hidden        int // notifications not listed (on the notifications page: beyond maxShown)
 	Subscriptions []subscriptionView
 	Failures      []failureView
 }
@@ -278,12 +278,13 @@ func viewFailure(f failure) *failureView {
 	return &failureView{Classes: strings.Join(f.Classes, ", "), Explanation: strings.Join(ex, " "), Message: f.Message, First: f.First, Last: f.Last, Count: f.Count}
 }
 
-// base builds the common part of every page.
-func (d *dashboard) base(page string) (*view, []journaledNotification, []failure) {
-	ns, fs := d.journal.snapshot()
-	v := &view{Page: page, Tenant: d.client.Tenant(), Refresh: int(d.refresh / time.Second), Polling: d.polling}
+// base builds the common part of every page, with the newest shown
+// notifications (newest first) and the failures (newest first).
+func (d *dashboard) base(page string, shown int) (*view, []journaledNotification, []failure) {
+	ns, total, fs := d.journal.recent(shown)
+	v := &view{Page: page, Tenant: d.client.Tenant(), Refresh: int(d.refresh / time.Second), Polling: d.polling, Hidden: total - len(ns)}
 	at, err := d.client.LastPoll()
-	v.Status = pollStatus{PolledAt: at, OK: !at.IsZero() && err == nil, Received: len(ns)}
+	v.Status = pollStatus{PolledAt: at, OK: !at.IsZero() && err == nil, Received: total}
 	v.Status.Seq, v.Status.Epoch = d.client.Board()
 	v.Alerts.Unopened = d.client.Unopened()
 	v.Alerts.Recorded = len(fs)
@@ -305,11 +306,7 @@ func (d *dashboard) base(page string) (*view, []journaledNotification, []failure
 }
 
 func (d *dashboard) notificationsPage(w http.ResponseWriter, r *http.Request) {
-	v, ns, _ := d.base("notifications")
-	if len(ns) > maxShown {
-		v.Hidden = len(ns) - maxShown
-		ns = ns[:maxShown]
-	}
+	v, ns, _ := d.base("notifications", maxShown)
 	for _, n := range ns {
 		nv := notificationView{
 			Subscription: n.Subscription, Pattern: n.Pattern, Resource: n.Resource, Params: paramString(n.Params),
@@ -325,11 +322,8 @@ func (d *dashboard) notificationsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *dashboard) subscriptionsPage(w http.ResponseWriter, r *http.Request) {
-	v, ns, _ := d.base("subscriptions")
-	received := map[string]int{}
-	for _, n := range ns {
-		received[n.Subscription]++
-	}
+	v, _, _ := d.base("subscriptions", 0)
+	received := d.journal.received()
 	for _, s := range d.client.Subscriptions() {
 		sv := subscriptionView{ID: s.ID, Pattern: s.Pattern, Resource: s.Resource, Params: paramString(s.Params), Periods: periods(s.Periods), Received: received[s.ID]}
 		if e, ok := d.catalog.get(s.Pattern); ok {
@@ -341,7 +335,7 @@ func (d *dashboard) subscriptionsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *dashboard) failuresPage(w http.ResponseWriter, r *http.Request) {
-	v, _, fs := d.base("failures")
+	v, _, fs := d.base("failures", 0)
 	for _, f := range fs {
 		v.Failures = append(v.Failures, *viewFailure(f))
 	}

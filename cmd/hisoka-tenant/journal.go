@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -96,7 +97,9 @@ type journal struct {
 	mu            sync.Mutex
 	notifications []journaledNotification // oldest first
 	seen          map[notificationKey]bool
-	failures      []failure // oldest first, identical consecutive ones merged
+	// perSubscription counts the notifications by subscription id.
+	perSubscription map[string]int
+	failures        []failure // oldest first, identical consecutive ones merged
 }
 
 // journaledNotification is a notification with the time it was verified.
@@ -119,7 +122,7 @@ func keyOf(n *tenantclient.Notification) notificationKey {
 // journalAt returns dir's journal without reading it: for a command that
 // only appends (a duplicate line is harmless, loading drops it).
 func journalAt(dir string) *journal {
-	return &journal{path: filepath.Join(dir, JournalFile), seen: map[notificationKey]bool{}}
+	return &journal{path: filepath.Join(dir, JournalFile), seen: map[notificationKey]bool{}, perSubscription: map[string]int{}}
 }
 
 // openJournal loads dir's journal (none yet is an empty one).
@@ -207,6 +210,7 @@ func (j *journal) apply(e journalEntry) {
 			return
 		}
 		j.seen[k] = true
+		j.perSubscription[e.Notification.Subscription]++
 		j.notifications = append(j.notifications, journaledNotification{*e.Notification, e.At})
 	case e.Failure != nil:
 		if n := len(j.failures); n > 0 {
@@ -306,14 +310,22 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// snapshot returns copies of the notifications (newest first) and the
-// failures (newest first).
-func (j *journal) snapshot() ([]journaledNotification, []failure) {
+// recent returns copies of the newest n notifications (newest first), how
+// many there are in all, and the failures (newest first).
+func (j *journal) recent(n int) ([]journaledNotification, int, []failure) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	ns := slices.Clone(j.notifications)
+	total := len(j.notifications)
+	ns := slices.Clone(j.notifications[total-min(n, total):])
 	slices.Reverse(ns)
 	fs := slices.Clone(j.failures)
 	slices.Reverse(fs)
-	return ns, fs
+	return ns, total, fs
+}
+
+// received returns how many notifications each subscription received.
+func (j *journal) received() map[string]int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return maps.Clone(j.perSubscription)
 }

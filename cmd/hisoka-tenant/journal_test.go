@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,7 +64,7 @@ func TestJournal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns, fs := j.snapshot()
+	ns, fs := everything(j)
 	// The notification delivered twice (after a crash) is shown once; the
 	// consecutive identical failures are merged.
 	if len(ns) != 2 || ns[0].Pattern != "rule.ssh-root" || ns[1].Pattern != "vm.create" {
@@ -94,12 +95,18 @@ func TestJournal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns, fs = again.snapshot()
+	ns, fs = everything(again)
 	if len(ns) != 3 || ns[0].Subscription != "vm.delete@x" || !ns[0].At.Equal(at) || ns[0].Params[0].Value != "b" {
 		t.Fatalf("after appending: %+v", ns)
 	}
 	if len(fs) != 4 || fs[0].Classes[0] != "replayed" || !strings.Contains(fs[0].Message, "replayed") {
 		t.Fatalf("after appending: %+v", fs)
+	}
+	if newest, total, _ := again.recent(2); total != 3 || len(newest) != 2 || newest[0].Subscription != "vm.delete@x" || newest[1].Pattern != "rule.ssh-root" {
+		t.Fatalf("recent(2) = %+v of %d", newest, total)
+	}
+	if got := again.received(); len(got) != 3 || got["vm.delete@x"] != 1 || got["rule.ssh-root@*"] != 1 {
+		t.Fatalf("received %v", got)
 	}
 
 	// A journal for a command that only appends (poll) does not read the
@@ -110,6 +117,12 @@ func TestJournal(t *testing.T) {
 	if j, err := openJournal(dir); err != nil || len(j.notifications) != 3 {
 		t.Fatalf("duplicate kept: %v", err)
 	}
+}
+
+// everything returns every notification and failure, newest first.
+func everything(j *journal) ([]journaledNotification, []failure) {
+	ns, _, fs := j.recent(math.MaxInt)
+	return ns, fs
 }
 
 func TestFailureClasses(t *testing.T) {

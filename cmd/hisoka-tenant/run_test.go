@@ -327,7 +327,7 @@ func TestSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns, fs := j.snapshot()
+	ns, fs := everything(j)
 	if len(ns) != 2 || ns[0].Pattern != "vm.delete" || ns[1].Pattern != "vm.create" {
 		t.Errorf("journal notifications %+v", ns)
 	}
