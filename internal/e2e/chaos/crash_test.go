@@ -66,7 +66,9 @@ func crash(t *testing.T, backend proc.Backend) {
 	want, subs := expectedNotifications(t, gen, vms)
 	t.Logf("platform log: %d lines; the tenant owns %d VMs and expects %d notifications", len(gen.Lines), len(vms), sum(want))
 
-	o := proc.Options{Backend: backend}
+	// A small pipeline-lag bound, so that 429s and a blocked syslog sink
+	// also happen around the kills.
+	o := proc.Options{Backend: backend, Args: []string{"--max-lag", "500"}}
 	if backend == proc.Redis {
 		o.RedisURL = redistest.Start(t, redistest.Config{AppendOnly: true, AppendFsync: "always"}).URL()
 	}
