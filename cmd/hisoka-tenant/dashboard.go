@@ -28,6 +28,12 @@ import (
 // strict Content-Security-Policy forbids scripts, frames and any origin but
 // its own. It shows decrypted notification details but never a key or a
 // token: none is ever passed to a template.
+//
+// A limit: browsers send cookies to every port of a host, so a page another
+// local user serves on another loopback port, if the tenant's browser opens
+// it, receives this run's cookie and could read this run's pages (never a
+// key or token; the secret dies with the run). The cookie's name carries
+// the port so that two dashboards do not overwrite each other's.
 
 //go:embed ui
 var uiFiles embed.FS
