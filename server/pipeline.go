@@ -75,7 +75,19 @@ type pipeline struct {
 	handed  int
 	saved   time.Time
 	dirty   bool
+
+	// unposted holds detections the engine emitted that handleDetections
+	// could not store yet, and unpostedSeq the cursor they complete (0
+	// when they came from a clock advance). They are retried on their own
+	// before anything else, so the engine never sees a record twice; the
+	// state is not saved while any are held, so a crash replays them.
+	unposted    []matcher.Detection
+	unpostedSeq uint64
 }
+
+// errUnposted refuses to save the pipeline's state while detections the
+// engine has already emitted are not stored.
+var errUnposted = errors.New("server: detections not yet stored")
 
 func newPipeline(svc *service, stream string) *pipeline {
 	p := &pipeline{svc: svc, stream: stream, handoff: map[uint64][]store.Record{}, wakeCh: make(chan struct{}, 1), reloadCh: make(chan struct{}, 1)}
@@ -228,10 +240,14 @@ func (p *pipeline) run(ctx context.Context) {
 	for {
 		select {
 		case <-p.reloadCh:
-			if err := p.save(ctx); err == nil {
-				if err := p.newEngine(ctx); err != nil {
-					p.svc.s.log.Error("catalogue reload failed", "err", err)
+			if err := p.save(ctx); err != nil {
+				// Not now: the old engine's state must be saved first.
+				select {
+				case p.reloadCh <- struct{}{}:
+				default:
 				}
+			} else if err := p.newEngine(ctx); err != nil {
+				p.svc.s.log.Error("catalogue reload failed", "err", err)
 			}
 		default:
 		}
@@ -267,6 +283,11 @@ func (p *pipeline) run(ctx context.Context) {
 
 // step processes one chunk of platform records; it returns how many.
 func (p *pipeline) step(ctx context.Context) (int, error) {
+	if p.unposted != nil {
+		if err := p.post(ctx, p.unposted, p.unpostedSeq); err != nil {
+			return 0, err
+		}
+	}
 	cursor := p.cursor.Load()
 	recs := p.take(cursor)
 	if recs == nil {
@@ -286,6 +307,7 @@ func (p *pipeline) step(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
+	last := recs[len(recs)-1]
 	if p.engine != nil || p.heat != nil {
 		var dets []matcher.Detection
 		for i := range recs {
@@ -306,18 +328,11 @@ func (p *pipeline) step(ctx context.Context) (int, error) {
 				dets = append(dets, cloneDetection(d))
 			}
 		}
-		if err := p.svc.handleDetections(ctx, p.stream, dets); err != nil {
+		if err := p.post(ctx, dets, last.Seq); err != nil {
 			return 0, err
 		}
-		p.dirty = true
 	}
-	last := recs[len(recs)-1]
-	p.cursor.Store(last.Seq)
-	if p.appended.Load() > last.Seq {
-		p.svc.s.metrics.PipelineLag.WithLabelValues("matcher").Set(time.Since(last.Received).Seconds())
-	} else {
-		p.svc.s.metrics.PipelineLag.WithLabelValues("matcher").Set(0)
-	}
+	p.advanced(last)
 	if time.Since(p.saved) >= saveEvery || p.engine == nil {
 		if err := p.save(ctx); err != nil {
 			return 0, err
@@ -326,8 +341,39 @@ func (p *pipeline) step(ctx context.Context) (int, error) {
 	return len(recs), nil
 }
 
+// post stores detections through handleDetections and then moves the
+// cursor to seq (0: leaves it). On failure it keeps them as unposted, to be
+// retried as they are: the engine has already taken in what produced them.
+func (p *pipeline) post(ctx context.Context, dets []matcher.Detection, seq uint64) error {
+	if err := p.svc.handleDetections(ctx, p.stream, dets); err != nil {
+		p.unposted, p.unpostedSeq = dets, seq
+		return err
+	}
+	p.unposted, p.unpostedSeq = nil, 0
+	p.dirty = true
+	if seq > p.cursor.Load() {
+		p.cursor.Store(seq)
+	}
+	return nil
+}
+
+// advanced moves the cursor past a processed chunk and sets the lag gauge.
+func (p *pipeline) advanced(last store.Record) {
+	p.cursor.Store(last.Seq)
+	if p.appended.Load() > last.Seq {
+		p.svc.s.metrics.PipelineLag.WithLabelValues("matcher").Set(time.Since(last.Received).Seconds())
+	} else {
+		p.svc.s.metrics.PipelineLag.WithLabelValues("matcher").Set(0)
+	}
+}
+
 // idle advances a live engine's clock, closing windows that time out.
 func (p *pipeline) idle(ctx context.Context) error {
+	if p.unposted != nil {
+		if err := p.post(ctx, p.unposted, p.unpostedSeq); err != nil {
+			return err
+		}
+	}
 	if p.engine != nil {
 		now := p.svc.now()
 		if en := p.engine.Now(); !en.IsZero() && now.Sub(en) < liveWithin {
@@ -336,10 +382,9 @@ func (p *pipeline) idle(ctx context.Context) error {
 				for i, d := range dets {
 					cp[i] = cloneDetection(d)
 				}
-				if err := p.svc.handleDetections(ctx, p.stream, cp); err != nil {
+				if err := p.post(ctx, cp, 0); err != nil {
 					return err
 				}
-				p.dirty = true
 			}
 		}
 	}
@@ -350,6 +395,9 @@ func (p *pipeline) idle(ctx context.Context) error {
 }
 
 func (p *pipeline) save(ctx context.Context) error {
+	if p.unposted != nil {
+		return errUnposted
+	}
 	if p.heat != nil { // first: the counts cover at least the saved cursor
 		if err := p.heat.save(ctx); err != nil {
 			return err
