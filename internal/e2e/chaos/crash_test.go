@@ -127,11 +127,30 @@ func crash(t *testing.T, backend proc.Backend) {
 		if rnd.IntN(2) == 0 {
 			ps.pace = within / 2 / time.Duration(share/ps.batch+1)
 		}
-		cctx, cancel := context.WithCancel(ctx)
-		wg := run(cctx)
-		at := time.Duration(rnd.Int64N(int64(within)))
-		time.Sleep(at)
+		// Half the kills come right after the platform sender's k-th
+		// acknowledgement, when the pipeline has acknowledged lines it has
+		// not processed yet; the others at a random moment.
 		what := fmt.Sprintf("kill %d", i+1)
+		cctx, cancel := context.WithCancel(ctx)
+		onAck := make(chan struct{})
+		ps.acked = nil
+		if !graceful && rnd.IntN(2) == 0 {
+			k := 1 + rnd.IntN(5)
+			what += fmt.Sprintf(" on acknowledgement %d", k)
+			ps.acked = func() {
+				if k--; k == 0 {
+					close(onAck)
+					<-cctx.Done() // hold the sender until the kill
+				}
+			}
+		}
+		cycleStart := time.Now()
+		wg := run(cctx)
+		select {
+		case <-time.After(time.Duration(rnd.Int64N(int64(within)))):
+		case <-onAck:
+		}
+		at := time.Since(cycleStart)
 		if graceful {
 			what = fmt.Sprintf("graceful stop %d", i+1)
 			cancel() // the senders finish what they are sending

@@ -67,6 +67,9 @@ type platformSender struct {
 	batch  int           // lines per request
 	pace   time.Duration // pause between requests
 	budget int           // lines run may still send (acknowledged ones count)
+	// acked, if not nil, is called after each acknowledged request, before
+	// the next one starts.
+	acked func()
 }
 
 func (s *platformSender) body(ns []int) []byte {
@@ -92,6 +95,9 @@ func (s *platformSender) run(ctx context.Context) {
 			s.book.mark(ns, acked)
 			s.queue = s.queue[len(ns):]
 			s.budget -= len(ns)
+			if s.acked != nil {
+				s.acked()
+			}
 		case err == nil && code >= 400 && code < 500:
 			s.book.mark(ns, refused)
 			sleep(ctx, 200*time.Millisecond)
