@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,6 +92,7 @@ type dashboard struct {
 	journal *journal
 	catalog *catalogNames
 	polling bool          // a background poller runs (ui --poll)
+	logs    *logCheck     // the own logs' checker (ui --verify-logs), or nil
 	refresh time.Duration // pages reload themselves this often (0: never)
 	log     *slog.Logger
 
@@ -222,14 +224,25 @@ type pollStatus struct {
 	OK         bool
 	Seq, Epoch uint64
 	Received   int // notifications in the journal
+	// Logs is the last check of the own logs (ui --verify-logs); nil when
+	// the dashboard does not check them.
+	Logs *logStatus
+}
+
+// logStatus is the outcome of the last check of the own logs.
+type logStatus struct {
+	At    time.Time
+	Seq   uint64 // the history is verified up to this record
+	Error string // the last check's error, when it is not a verification failure
 }
 
 // alerts are shown at the top of every page, most serious first.
 type alerts struct {
-	// Current is the verification failure the last poll met, if any.
-	Current *failureView
+	// Failing are the verification failures going on: the one the last
+	// board poll met, the one the last check of the own logs met.
+	Failing []*failureView
 	// Recorded counts the verification failures in the journal; Latest is
-	// the newest one, shown when it is not Current.
+	// the newest one, shown when it is not going on.
 	Recorded int
 	Latest   *failureView
 	// Transport is the last poll's error when it is not a verification
@@ -241,6 +254,7 @@ type alerts struct {
 }
 
 type failureView struct {
+	Where       string // "board" or "logs", for a failure going on
 	Classes     string
 	Explanation string
 	Message     string
@@ -294,18 +308,36 @@ func (d *dashboard) base(page string, shown int) (*view, []journaledNotification
 	v.Status.Seq, v.Status.Epoch = d.client.Board()
 	v.Alerts.Unopened = d.client.Unopened()
 	v.Alerts.Recorded = len(fs)
-	if err != nil {
-		if classes := failureClasses(err); len(classes) > 0 {
-			cur := failure{failureRecord: failureRecord{Classes: classes, Message: truncate(err.Error(), maxFailureMessage)}, First: at, Last: at, Count: 1}
-			if len(fs) > 0 && fs[0].Message == cur.Message {
-				cur = fs[0] // the journal knows since when
+	// failing adds err as a failure going on, if it is a verification
+	// failure, and reports whether it did.
+	failing := func(where string, at time.Time, err error) bool {
+		classes := failureClasses(err)
+		if len(classes) == 0 {
+			return false
+		}
+		cur := failure{failureRecord: failureRecord{Classes: classes, Message: truncate(err.Error(), maxFailureMessage)}, First: at, Last: at, Count: 1}
+		for _, f := range fs {
+			if f.Message == cur.Message {
+				cur = f // the journal knows since when
+				break
 			}
-			v.Alerts.Current = viewFailure(cur)
-		} else {
-			v.Alerts.Transport = truncate(err.Error(), maxFailureMessage)
+		}
+		fv := viewFailure(cur)
+		fv.Where = where
+		v.Alerts.Failing = append(v.Alerts.Failing, fv)
+		return true
+	}
+	if err != nil && !failing("board", at, err) {
+		v.Alerts.Transport = truncate(err.Error(), maxFailureMessage)
+	}
+	if d.logs != nil {
+		lat, seq, lerr := d.logs.last()
+		v.Status.Logs = &logStatus{At: lat, Seq: seq}
+		if lerr != nil && !failing("logs", lat, lerr) {
+			v.Status.Logs.Error = truncate(lerr.Error(), maxFailureMessage)
 		}
 	}
-	if len(fs) > 0 && (v.Alerts.Current == nil || fs[0].Message != v.Alerts.Current.Message) {
+	if len(fs) > 0 && !slices.ContainsFunc(v.Alerts.Failing, func(f *failureView) bool { return f.Message == fs[0].Message }) {
 		v.Alerts.Latest = viewFailure(fs[0])
 	}
 	return v, ns, fs

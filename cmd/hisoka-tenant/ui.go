@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hisoka-project/hisoka/tenantclient"
@@ -32,7 +33,8 @@ const (
 func runUI(ctx context.Context, e *env, args []string) error {
 	fs, c := newFlags(e, "ui")
 	listen := fs.String("listen", defaultUIAddr, "loopback address:port of the dashboard (port 0 picks one)")
-	poll := fs.Bool("poll", true, "poll and verify the board in the background (false: only show what is stored, no network)")
+	poll := fs.Bool("poll", true, "poll and verify the board in the background (false: only show what is stored)")
+	verifyLogs := fs.Duration("verify-logs", 0, "also check this often that the service's history of the own logs still extends the one seen before (0: never)")
 	wait := fs.Duration("wait", 30*time.Second, "how long one background poll waits for a batch (at most 60s)")
 	refresh := fs.Duration("refresh", 30*time.Second, "how often the pages reload themselves (0: never)")
 	if err := parse(fs, args, false); err != nil {
@@ -42,10 +44,10 @@ func runUI(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *wait <= 0 || *refresh < 0 {
-		return fmt.Errorf("%w: --wait must be positive and --refresh not negative", errUsage)
+	if *wait <= 0 || *refresh < 0 || *verifyLogs < 0 {
+		return fmt.Errorf("%w: --wait must be positive, --refresh and --verify-logs not negative", errUsage)
 	}
-	if !*poll && c.url == "" {
+	if !*poll && *verifyLogs == 0 && c.url == "" {
 		c.url = "http://offline.invalid" // showing the stored state talks to nobody
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -72,19 +74,20 @@ func runUI(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *verifyLogs > 0 {
+		d.logs = &logCheck{}
+	}
 	srv := &http.Server{Handler: d.routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	done := make(chan struct{})
+	var workers sync.WaitGroup
 	if *poll {
-		go func() {
-			defer close(done)
-			pollInto(ctx, cl, j, *wait, e)
-		}()
-		go fetchCatalog(ctx, cl, cat)
-	} else {
-		close(done)
+		workers.Go(func() { pollInto(ctx, cl, j, *wait, e) })
+		workers.Go(func() { fetchCatalog(ctx, cl, cat) })
+	}
+	if d.logs != nil {
+		workers.Go(func() { d.logs.run(ctx, cl, j, *verifyLogs, e) })
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -105,7 +108,7 @@ func runUI(ctx context.Context, e *env, args []string) error {
 	if srv.Shutdown(sctx) != nil {
 		srv.Close()
 	}
-	<-done
+	workers.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -180,4 +183,78 @@ func fetchCatalog(ctx context.Context, cl *tenantclient.Client, cat *catalogName
 		case <-time.After(next):
 		}
 	}
+}
+
+// logCheck checks the tenant's own log history now and then (ui
+// --verify-logs) and keeps the outcome for the pages.
+type logCheck struct {
+	mu  sync.Mutex
+	at  time.Time
+	seq uint64
+	err error
+}
+
+// last returns when the last check ended, up to which record the history
+// is verified, and the check's error.
+func (l *logCheck) last() (time.Time, uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.at, l.seq, l.err
+}
+
+// run checks every so often until ctx ends, recording verification
+// failures in the journal.
+func (l *logCheck) run(ctx context.Context, cl *tenantclient.Client, j *journal, every time.Duration, e *env) {
+	for {
+		seq, err := verifyOwnLogs(ctx, cl)
+		if ctx.Err() != nil {
+			return
+		}
+		l.mu.Lock()
+		l.at, l.err = time.Now(), err
+		if err == nil {
+			l.seq = seq
+		}
+		l.mu.Unlock()
+		if err != nil {
+			fmt.Fprintln(e.stderr, "hisoka-tenant ui: own logs:", err)
+			if jerr := j.addFailure(time.Now(), err); jerr != nil {
+				fmt.Fprintln(e.stderr, "hisoka-tenant ui: journal:", jerr)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
+}
+
+// verifyOwnLogs checks that the service's history of the tenant's logs
+// still extends the newest checkpoint this state kept: it verifies that
+// checkpoint's record with a proof up to the service's newest checkpoint
+// (the records after it travel as hashes only), which the SDK walks through
+// every kept checkpoint (tenantclient.ErrLogForked on a rewrite) and then
+// keeps. With no checkpoint kept, or the kept record gone by retention, it
+// verifies the first page of records instead. It returns the seq of the
+// newest kept checkpoint; 0 when no log is stored.
+func verifyOwnLogs(ctx context.Context, cl *tenantclient.Client) (uint64, error) {
+	newest := func() uint64 {
+		if cps := cl.Checkpoints(); len(cps) > 0 {
+			return cps[len(cps)-1].Seq
+		}
+		return 0
+	}
+	from := newest()
+	_, err := cl.VerifyLogs(ctx, from, from)
+	if from > 0 && errors.Is(err, tenantclient.ErrNotFound) {
+		_, err = cl.VerifyLogs(ctx, 0, 0)
+	}
+	if from == 0 && errors.Is(err, tenantclient.ErrNotFound) {
+		return 0, nil // nothing stored yet
+	}
+	if err != nil {
+		return 0, err
+	}
+	return newest(), nil
 }
