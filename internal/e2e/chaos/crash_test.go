@@ -32,7 +32,10 @@ import (
 // finds in the generated log.
 func TestCrash(t *testing.T) {
 	for _, b := range proc.Backends() {
-		t.Run(string(b), func(t *testing.T) { crash(t, b) })
+		t.Run(string(b), func(t *testing.T) {
+			t.Parallel() // much of each run is waiting for kills and restarts
+			crash(t, b)
+		})
 	}
 }
 
