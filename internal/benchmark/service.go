@@ -305,7 +305,7 @@ func (r *runner) ingestHTTP(s *service, bodies [][]byte) error {
 		}
 		return acked.Load(), time.Since(start).Seconds(), nil
 	}
-	detail := fmt.Sprintf("POST /v1/ingest, %d NDJSON lines a request, %d connections; durable and matched", linesPerRequest, connections)
+	detail := fmt.Sprintf("POST /v1/ingest, %d NDJSON lines a request, %d connections from this process; durable and matched", linesPerRequest, connections)
 	if err := r.measureIngest("ingest_http", "ingest, HTTP NDJSON (embedded store, matcher on)", detail, phase); err != nil {
 		return err
 	}
@@ -377,7 +377,7 @@ func (r *runner) ingestSyslog(s *service, frames [][]byte) error {
 		}
 		return sent.Load(), time.Since(start).Seconds(), nil
 	}
-	detail := fmt.Sprintf("LF-framed syslog-wrapped lines, %d lines a write, %d connections; durable and matched", linesPerWrite, connections)
+	detail := fmt.Sprintf("LF-framed syslog-wrapped lines, %d lines a write, %d connections from this process; durable and matched", linesPerWrite, connections)
 	return r.measureIngest("ingest_syslog_tcp", "ingest, syslog TCP (embedded store, matcher on)", detail, phase)
 }
 
