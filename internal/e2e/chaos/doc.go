@@ -68,11 +68,13 @@
 // notification arrived, and the hisoka-tenant command, on the SDK's state
 // directory, verifies the logs and finds nothing new on the board.
 //
-// # Overload (TestOverload, embedded store)
+// # Overload (TestOverload, embedded store; with HISOKA_E2E_FULL=1 also Redis)
 //
 // The server runs with limits.max_pipeline_lag at 20,000 lines and the
 // per-tenant line rate out of the way, so that any 429 comes from the
-// pipeline falling behind, the backpressure under test. The test measures
+// pipeline falling behind, the backpressure under test. The load is the
+// generated platform log, each pass over it shifted forward by its span so
+// that event time keeps increasing as a live stream's does. The test measures
 // the closed-loop rate of each transport alone (4 HTTP senders waiting for
 // their answers; then 2 syslog writers held by TCP flow control, counted
 // by the server's hisoka_ingest_lines_total), with the pipeline caught up

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hisoka-project/hisoka/internal/e2e/proc"
 	"github.com/hisoka-project/hisoka/internal/loggen"
+	"github.com/hisoka-project/hisoka/store/redistest"
 )
 
 // maxRSS is the resident memory the server must stay under.
@@ -42,7 +43,20 @@ const maxRSS = 1 << 30
 //     catches up, and its closed-loop rate is back to at least a fifth of
 //     what it was (a loose bound on purpose: the machine is shared, the
 //     figures go to the log).
+//
+// The default run overloads the embedded store; HISOKA_E2E_FULL=1 also
+// Redis (append-only file, fsync always).
 func TestOverload(t *testing.T) {
+	backends := []proc.Backend{proc.Embedded}
+	if full() {
+		backends = proc.Backends()
+	}
+	for _, b := range backends {
+		t.Run(string(b), func(t *testing.T) { overload(t, b) })
+	}
+}
+
+func overload(t *testing.T, backend proc.Backend) {
 	measure, overload := 1500*time.Millisecond, 6*time.Second
 	if full() {
 		measure, overload = 5*time.Second, 30*time.Second
@@ -52,7 +66,11 @@ func TestOverload(t *testing.T) {
 	project, vms := tenantVMs(t, gen)
 	_, subs := expectedNotifications(t, gen, vms)
 	// A pipeline lag bound low enough that a 2-core machine reaches it.
-	f := newFixture(t, proc.Options{Args: []string{"--max-lag", "20000", "--tenant-rate", "1e9", "--tenant-burst", "1000000000"}}, project, vms)
+	o := proc.Options{Backend: backend, Args: []string{"--max-lag", "20000", "--tenant-rate", "1e9", "--tenant-burst", "1000000000"}}
+	if backend == proc.Redis {
+		o.RedisURL = redistest.Start(t, redistest.Config{AppendOnly: true, AppendFsync: "always"}).URL()
+	}
+	f := newFixture(t, o, project, vms)
 	ctx := t.Context()
 	if _, err := f.tenant.Subscribe(ctx, subs...); err != nil {
 		t.Fatal(err)
@@ -108,7 +126,7 @@ func TestOverload(t *testing.T) {
 	caught := time.Now()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		code, err := f.post(ctx, f.platformIngest, ld.bodies[0])
+		code, err := f.post(ctx, f.platformIngest, ld.body())
 		if err == nil && code == http.StatusOK {
 			break
 		}
@@ -137,12 +155,16 @@ func TestOverload(t *testing.T) {
 	}
 }
 
-// load drives the platform stream with generated lines: NDJSON bodies of
-// bodyLines lines for HTTP, LF-framed lines for syslog.
+// load drives the platform stream with the generated log: NDJSON bodies
+// of bodyLines lines for HTTP, LF-framed lines for syslog. Each pass over
+// the log is shifted forward by the log's span, so that event time keeps
+// increasing as a live stream's does (the same hour sent again and again
+// would pile every pass's detections into one time range).
 type load struct {
-	f      *fixture
-	bodies [][]byte // NDJSON
-	frames [][]byte // LF-framed syslog lines, framesLines per chunk
+	f     *fixture
+	lines []loggen.Line
+	span  time.Duration
+	next  atomic.Int64 // lines handed out, over all passes
 }
 
 const framesLines = 200
@@ -157,29 +179,53 @@ var bodyLines = func() int {
 }()
 
 func newLoad(f *fixture, gen *loggen.Log) *load {
-	ld := &load{f: f}
-	next := 0
-	line := func() string {
-		next++
-		return gen.Lines[(next-1)%len(gen.Lines)].Text
+	first, last := gen.Lines[0].Time, gen.Lines[len(gen.Lines)-1].Time
+	return &load{f: f, lines: gen.Lines, span: last.Sub(first) + time.Minute}
+}
+
+// take returns the texts of the next n lines.
+func (ld *load) take(n int) []string {
+	end := ld.next.Add(int64(n))
+	out := make([]string, 0, n)
+	for i := end - int64(n); i < end; i++ {
+		ln := ld.lines[i%int64(len(ld.lines))]
+		out = append(out, shiftTime(ln, time.Duration(i/int64(len(ld.lines)))*ld.span))
 	}
-	for range 8 {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		for range bodyLines {
-			enc.Encode(ndjsonLine{Line: line()})
+	return out
+}
+
+// shiftTime moves a generated line's leading time stamp (oslo or RFC 3164)
+// by d.
+func shiftTime(ln loggen.Line, d time.Duration) string {
+	if d == 0 {
+		return ln.Text
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05.000", time.Stamp} {
+		if stamp := ln.Time.Format(layout); strings.HasPrefix(ln.Text, stamp) {
+			return ln.Time.Add(d).Format(layout) + ln.Text[len(stamp):]
 		}
-		ld.bodies = append(ld.bodies, b.Bytes())
 	}
-	for range 64 {
-		var b bytes.Buffer
-		for range framesLines {
-			b.WriteString(line())
-			b.WriteByte('\n')
-		}
-		ld.frames = append(ld.frames, b.Bytes())
+	return ln.Text
+}
+
+// body is the next HTTP request body.
+func (ld *load) body() []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	for _, text := range ld.take(bodyLines) {
+		enc.Encode(ndjsonLine{Line: text})
 	}
-	return ld
+	return b.Bytes()
+}
+
+// frames is the next chunk of syslog lines.
+func (ld *load) frames() []byte {
+	var b bytes.Buffer
+	for _, text := range ld.take(framesLines) {
+		b.WriteString(text)
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
 }
 
 type rates struct{ http, syslog float64 }
@@ -197,11 +243,11 @@ func (ld *load) closedLoop(ctx context.Context, t *testing.T, d time.Duration) r
 	var acked atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	for w := range 4 {
+	for range 4 {
 		wg.Go(func() {
-			for i := w; cctx.Err() == nil; i++ {
+			for cctx.Err() == nil {
 				// A request under way when the time is up is finished.
-				code, err := ld.f.post(ctx, ld.f.platformIngest, ld.bodies[i%len(ld.bodies)])
+				code, err := ld.f.post(ctx, ld.f.platformIngest, ld.body())
 				if err == nil && code == http.StatusOK {
 					acked.Add(int64(bodyLines))
 				} else if err == nil {
@@ -219,7 +265,7 @@ func (ld *load) closedLoop(ctx context.Context, t *testing.T, d time.Duration) r
 	cctx, cancel = context.WithTimeout(ctx, d)
 	defer cancel()
 	start = time.Now()
-	for w := range 2 {
+	for range 2 {
 		wg.Go(func() {
 			var d net.Dialer
 			c, err := d.DialContext(cctx, "tcp", ld.f.srv.SyslogTCP)
@@ -229,8 +275,8 @@ func (ld *load) closedLoop(ctx context.Context, t *testing.T, d time.Duration) r
 			defer c.Close()
 			stop := context.AfterFunc(cctx, func() { c.SetWriteDeadline(time.Now()) })
 			defer stop()
-			for i := w; cctx.Err() == nil; i++ {
-				if _, err := c.Write(ld.frames[i%len(ld.frames)]); err != nil {
+			for cctx.Err() == nil {
+				if _, err := c.Write(ld.frames()); err != nil {
 					return
 				}
 			}
@@ -266,7 +312,7 @@ func (ld *load) openLoop(ctx context.Context, httpRate, syslogRate float64, d ti
 		every := time.Duration(float64(time.Second) * float64(bodyLines) / httpRate)
 		tick := time.NewTicker(every)
 		defer tick.Stop()
-		for i := 0; ; i++ {
+		for {
 			select {
 			case <-cctx.Done():
 				return
@@ -280,7 +326,7 @@ func (ld *load) openLoop(ctx context.Context, httpRate, syslogRate float64, d ti
 				mu.Unlock()
 				continue
 			}
-			body := ld.bodies[i%len(ld.bodies)]
+			body := ld.body()
 			wg.Go(func() {
 				defer func() { <-slots }()
 				// Requests started in the window finish even after it.
@@ -298,7 +344,7 @@ func (ld *load) openLoop(ctx context.Context, httpRate, syslogRate float64, d ti
 			})
 		}
 	})
-	for w := range 2 {
+	for range 2 {
 		wg.Go(func() {
 			var d net.Dialer
 			c, err := d.DialContext(cctx, "tcp", ld.f.srv.SyslogTCP)
@@ -315,12 +361,12 @@ func (ld *load) openLoop(ctx context.Context, httpRate, syslogRate float64, d ti
 			// behind it once a write returns (or the window ends) is how
 			// long the server held it.
 			due := func() time.Time { return start.Add(time.Duration(written) * perLine) }
-			for i := w; cctx.Err() == nil; i++ {
+			for cctx.Err() == nil {
 				if wait := time.Until(due()); wait > 0 {
 					sleep(cctx, wait)
 					continue
 				}
-				if _, err := c.Write(ld.frames[i%len(ld.frames)]); err != nil {
+				if _, err := c.Write(ld.frames()); err != nil {
 					break
 				}
 				written += framesLines
