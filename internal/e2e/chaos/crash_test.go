@@ -66,8 +66,14 @@ func crash(t *testing.T, backend proc.Backend) {
 
 	gen := loggen.Generate(gc)
 	project, vms := tenantVMs(t, gen)
-	want, subs := expectedNotifications(t, gen, vms)
-	t.Logf("platform log: %d lines; the tenant owns %d VMs and expects %d notifications", len(gen.Lines), len(vms), sum(want))
+	allDets := map[detectionKey]int{}
+	want, subs := expectedNotifications(t, gen, vms, allDets)
+	nDets := 0
+	for _, n := range allDets {
+		nDets += n
+	}
+	t.Logf("platform log: %d lines; the tenant owns %d VMs and expects %d notifications; the operators' detections stream %d records",
+		len(gen.Lines), len(vms), sum(want), nDets)
 
 	// A small pipeline-lag bound, so that 429s and a blocked syslog sink
 	// also happen around the kills.
@@ -208,6 +214,22 @@ func crash(t *testing.T, backend proc.Backend) {
 		audit("draining", false)
 	}
 	t.Logf("notifications complete after %s", time.Since(began).Round(time.Millisecond))
+	// The operators' detections stream holds exactly what the engine finds
+	// in the log.
+	_, byWhat, err := f.operatorDetections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, n := range allDets {
+		if byWhat[k] != n {
+			t.Errorf("detections stream: %d of %+v, the log has %d", byWhat[k], k, n)
+		}
+	}
+	for k, n := range byWhat {
+		if allDets[k] == 0 {
+			t.Errorf("detections stream: %d of %+v, which the log does not have", n, k)
+		}
+	}
 	// A last look for late duplicates.
 	time.Sleep(time.Second)
 	audit("end", false)
@@ -260,6 +282,22 @@ func (f *fixture) audit(ctx context.Context, plat, own *book, afterCrash bool, w
 			t.Errorf("%s: tenant log verification: %v", what, err)
 		}
 	}
+	// The operators' streams hold each detection once, replays or not.
+	dets, _, err := f.operatorDetections(ctx)
+	if err != nil {
+		t.Fatalf("%s: reading the detections stream: %v", what, err)
+	}
+	anoms, err := f.anomalyIDs(ctx)
+	if err != nil {
+		t.Fatalf("%s: reading the anomalies stream: %v", what, err)
+	}
+	for name, m := range map[string]map[string]int{"detections": dets, "anomalies": anoms} {
+		for id, n := range m {
+			if n > 1 {
+				t.Errorf("%s: detection %s is %d times in the %s stream", what, id, n, name)
+			}
+		}
+	}
 	return w1 + w2, lost
 }
 
@@ -290,8 +328,9 @@ type occurrence struct{ pattern, resource string }
 // generated log, as the server's pipeline does, and returns how many
 // pattern detections each of the tenant's VMs has, with a subscription
 // for each (pattern, VM) pair, plus one for a pattern that never happens.
-// The detections are checked against the generator's ground truth.
-func expectedNotifications(t *testing.T, gen *loggen.Log, vms []string) (map[occurrence]int, []tenantclient.Subscription) {
+// The detections are checked against the generator's ground truth. If all
+// is not nil, every detection but anomalies is counted in it.
+func expectedNotifications(t *testing.T, gen *loggen.Log, vms []string, all map[detectionKey]int) (map[occurrence]int, []tenantclient.Subscription) {
 	data, err := os.ReadFile(catalogueFile)
 	if err != nil {
 		t.Fatal(err)
@@ -309,7 +348,11 @@ func expectedNotifications(t *testing.T, gen *loggen.Log, vms []string) (map[occ
 	for i, ln := range gen.Lines {
 		r, _ := p.ParseOrRaw([]byte(ln.Text))
 		r.Seq = uint64(i + 1)
+		r.Time = ln.Time // the server's pipeline uses the stored time: the sender's
 		for _, d := range eng.Process(&r) {
+			if d.Kind != matcher.KindAnomaly && all != nil {
+				all[detectionKey{string(d.Kind), d.ID, d.Resource, d.Start.UnixNano()}]++
+			}
 			if d.Kind == matcher.KindPattern && slices.Contains(vms, d.Resource) {
 				want[occurrence{d.ID, d.Resource}]++
 			}

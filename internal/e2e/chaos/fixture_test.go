@@ -95,6 +95,7 @@ func mustJSON(t *testing.T, out string, v any) {
 // ndjsonLine is one record of an NDJSON ingest body.
 type ndjsonLine struct {
 	Line   string            `json:"line"`
+	Time   string            `json:"time,omitempty"` // RFC 3339
 	Labels map[string]string `json:"labels,omitempty"`
 }
 
@@ -139,10 +140,9 @@ func (f *fixture) get(ctx context.Context, path string, out any) error {
 	return json.Unmarshal(raw, out)
 }
 
-// platformCounts reads the whole platform stream (operator search, page by
-// page) and counts the records of each line number (label "n").
-func (f *fixture) platformCounts(ctx context.Context) (map[int]int, error) {
-	counts := map[int]int{}
+// streamRecords reads a whole reserved stream (operator search, page by
+// page) and calls fn for each record.
+func (f *fixture) streamRecords(ctx context.Context, stream string, fn func(spec.LogRecord) error) error {
 	cursor := ""
 	for {
 		q := url.Values{"limit": {"10000"}}
@@ -150,21 +150,69 @@ func (f *fixture) platformCounts(ctx context.Context) (map[int]int, error) {
 			q.Set("cursor", cursor)
 		}
 		var page spec.LogPage
-		if err := f.get(ctx, "/v1/admin/streams/platform/logs?"+q.Encode(), &page); err != nil {
-			return nil, err
+		if err := f.get(ctx, "/v1/admin/streams/"+stream+"/logs?"+q.Encode(), &page); err != nil {
+			return err
 		}
 		for _, r := range page.Records {
-			n, err := strconv.Atoi(r.Fields["label.n"])
-			if err != nil {
-				return nil, fmt.Errorf("platform record %d without a line number", r.Seq)
+			if err := fn(r); err != nil {
+				return err
 			}
-			counts[n]++
 		}
 		if page.Next == "" || len(page.Records) == 0 {
-			return counts, nil
+			return nil
 		}
 		cursor = page.Next
 	}
+}
+
+// platformCounts reads the whole platform stream and counts the records of
+// each line number (label "n").
+func (f *fixture) platformCounts(ctx context.Context) (map[int]int, error) {
+	counts := map[int]int{}
+	err := f.streamRecords(ctx, spec.TenantPlatform, func(r spec.LogRecord) error {
+		n, err := strconv.Atoi(r.Fields["label.n"])
+		if err != nil {
+			return fmt.Errorf("platform record %d without a line number", r.Seq)
+		}
+		counts[n]++
+		return nil
+	})
+	return counts, err
+}
+
+// operatorDetections reads the operators' "detections" stream: how many
+// records each detection id has, and how many each detection (kind, id,
+// resource, start) has.
+func (f *fixture) operatorDetections(ctx context.Context) (byID map[string]int, byWhat map[detectionKey]int, err error) {
+	byID, byWhat = map[string]int{}, map[detectionKey]int{}
+	err = f.streamRecords(ctx, spec.TenantDetections, func(r spec.LogRecord) error {
+		var d spec.DetectionRecord
+		if err := json.Unmarshal([]byte(r.Line), &d); err != nil {
+			return fmt.Errorf("detections record %d: %w", r.Seq, err)
+		}
+		byID[d.DetectionID]++
+		byWhat[detectionKey{d.Kind, d.ID, d.Resource, d.Start.UnixNano()}]++
+		return nil
+	})
+	return byID, byWhat, err
+}
+
+// detectionKey identifies a detection apart from its id (which hashes the
+// store's sequence numbers of its lines).
+type detectionKey struct {
+	kind, id, resource string
+	start              int64
+}
+
+// anomalyIDs counts the records of each detection id in the operators'
+// "anomalies" stream.
+func (f *fixture) anomalyIDs(ctx context.Context) (map[string]int, error) {
+	byID := map[string]int{}
+	err := f.streamRecords(ctx, spec.TenantAnomalies, func(r spec.LogRecord) error {
+		byID[r.Fields["detection"]]++
+		return nil
+	})
+	return byID, err
 }
 
 // ownCounts exports the tenant's own stream with the tenant's SDK and

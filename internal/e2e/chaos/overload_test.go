@@ -64,7 +64,7 @@ func overload(t *testing.T, backend proc.Backend) {
 	began := time.Now()
 	gen := loggen.Generate(loggen.Config{Seed: 5, Projects: 2, VMs: 30, Ops: true, Duration: time.Hour})
 	project, vms := tenantVMs(t, gen)
-	_, subs := expectedNotifications(t, gen, vms)
+	_, subs := expectedNotifications(t, gen, vms, nil)
 	// A pipeline lag bound low enough that a 2-core machine reaches it.
 	o := proc.Options{Backend: backend, Args: []string{"--max-lag", "20000", "--tenant-rate", "1e9", "--tenant-burst", "1000000000"}}
 	if backend == proc.Redis {

@@ -51,8 +51,8 @@ func (s *statuses) unexpected() map[int]int {
 }
 
 // platformSender ships the generated platform log in order, over HTTP
-// NDJSON with a platform-ingest token, each line labelled with its index
-// (label "n"), as a careful shipper does: a refused batch (429) is sent
+// NDJSON with a platform-ingest token, each line with its time and
+// labelled with its index (label "n"), as a careful shipper does: a refused batch (429) is sent
 // again after a pause; a batch with no answer stops the sender until the
 // test has audited the store after the restart, which tells which of its
 // lines are lost, and those go back to the front of the queue. So the
@@ -76,7 +76,8 @@ func (s *platformSender) body(ns []int) []byte {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	for _, n := range ns {
-		enc.Encode(ndjsonLine{Line: s.lines[n].Text, Labels: map[string]string{"n": strconv.Itoa(n)}})
+		ln := s.lines[n]
+		enc.Encode(ndjsonLine{Line: ln.Text, Time: ln.Time.Format(time.RFC3339Nano), Labels: map[string]string{"n": strconv.Itoa(n)}})
 	}
 	return b.Bytes()
 }
