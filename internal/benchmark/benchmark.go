@@ -101,7 +101,7 @@ type plan struct {
 	notifications int           // latency samples
 	queryLines    int           // lines filled into the query store
 	queries       int           // latency samples
-	ingestLog     time.Duration // length of the generated log cycled by ingest
+	ingestLog     time.Duration // length of the generated log replayed by ingest
 }
 
 func planFor(quick bool) plan {
@@ -110,7 +110,7 @@ func planFor(quick bool) plan {
 			queryLines: 20_000, queries: 100, ingestLog: 2 * time.Hour}
 	}
 	return plan{warm: time.Second, run: 4 * time.Second, notifications: 200,
-		queryLines: 1_000_000, queries: 1000, ingestLog: 12 * time.Hour}
+		queryLines: 1_000_000, queries: 1000, ingestLog: 24 * time.Hour}
 }
 
 // Run measures every figure in turn and returns the report. It stops at the

@@ -13,7 +13,9 @@
 //   - ingest over HTTP (POST /v1/ingest, NDJSON, 5,000 lines a request,
 //     4 connections) and over syslog TCP (LF-framed, 500 lines a write,
 //     4 connections) into the embedded store with the matcher running on the
-//     platform stream; the clock stops when every line is durable and matched;
+//     platform stream; the clock stops when every line is durable and matched.
+//     A generated day of log is replayed as a live stream: each pass moves
+//     its dates on by a day, so event time keeps increasing;
 //   - store appends (durable batches of 1,000 parsed lines), on the embedded
 //     store and, with a Redis URL, on Redis;
 //   - template mining alone, and parse + templates + matching with the

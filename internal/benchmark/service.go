@@ -180,27 +180,10 @@ func (s *service) matched(ctx context.Context) error {
 	return nil
 }
 
-// chunks cuts a generated log into runs of size lines (the whole log when
-// shorter) and encodes each run with enc.
-func chunks(lines []loggen.Line, size int, enc func(*bytes.Buffer, string)) [][]byte {
-	var out [][]byte
-	for i := 0; i < len(lines); i += size {
-		if i > 0 && i+size > len(lines) {
-			break
-		}
-		var b bytes.Buffer
-		for _, l := range lines[i:min(i+size, len(lines))] {
-			enc(&b, l.Text)
-		}
-		out = append(out, b.Bytes())
-	}
-	return out
-}
-
 // platformLog generates d of a busy site's platform log with a few faults.
-func platformLog(d time.Duration, syslog bool) []loggen.Line {
+func platformLog(d time.Duration) []loggen.Line {
 	return loggen.Generate(loggen.Config{Seed: 3, Duration: d, VMs: 10 * int(d/time.Hour), Projects: 8, Computes: 12,
-		Ops: true, Syslog: syslog, Faults: loggen.Faults{BruteForce: 3, IptablesFlush: 1, BridgeDown: 1}}).Lines
+		Ops: true, Faults: loggen.Faults{BruteForce: 3, IptablesFlush: 1, BridgeDown: 1}}).Lines
 }
 
 func (r *runner) service(catalogue []byte) (err error) {
@@ -215,7 +198,7 @@ func (r *runner) service(catalogue []byte) (err error) {
 		}
 	}()
 	r.say("ingest, HTTP NDJSON")
-	bodies := chunks(platformLog(r.plan.ingestLog, false), linesPerRequest, func(b *bytes.Buffer, line string) {
+	bodies := newReplay(r.plan.ingestLog, false, linesPerRequest, func(b *bytes.Buffer, line string) {
 		j, _ := json.Marshal(struct {
 			Line string `json:"line"`
 		}{line})
@@ -226,10 +209,11 @@ func (r *runner) service(catalogue []byte) (err error) {
 		return err
 	}
 	r.say("ingest, syslog TCP")
-	frames := chunks(platformLog(r.plan.ingestLog, true), linesPerWrite, func(b *bytes.Buffer, line string) {
+	frames := newReplay(r.plan.ingestLog, true, linesPerWrite, func(b *bytes.Buffer, line string) {
 		b.WriteString(line)
 		b.WriteByte('\n')
 	})
+	frames.after = bodies.end() // the same stream: event time goes on from there
 	if err := r.ingestSyslog(s, frames); err != nil {
 		return err
 	}
@@ -257,7 +241,7 @@ func (r *runner) measureIngest(id, name, detail string, phase ingestPhase) error
 	return nil
 }
 
-func (r *runner) ingestHTTP(s *service, bodies [][]byte) error {
+func (r *runner) ingestHTTP(s *service, bodies *replay) error {
 	tok, err := s.mint("ingest")
 	if err != nil {
 		return err
@@ -275,10 +259,10 @@ func (r *runner) ingestHTTP(s *service, bodies [][]byte) error {
 		start := time.Now()
 		deadline := start.Add(d)
 		var wg sync.WaitGroup
-		for c := range connections {
+		for range connections {
 			wg.Go(func() {
-				for i := c; time.Now().Before(deadline); i += connections {
-					body := bodies[i%len(bodies)]
+				for time.Now().Before(deadline) {
+					body, n := bodies.next()
 					st, _, err := s.do(r.ctx, "POST", "/v1/ingest", tok, "application/x-ndjson", body)
 					switch {
 					case err != nil:
@@ -291,7 +275,7 @@ func (r *runner) ingestHTTP(s *service, bodies [][]byte) error {
 						fail(fmt.Errorf("benchmark: ingest over HTTP: status %d", st))
 						return
 					default:
-						acked.Add(int64(bytes.Count(body, []byte{'\n'})))
+						acked.Add(int64(n))
 					}
 				}
 			})
@@ -305,7 +289,7 @@ func (r *runner) ingestHTTP(s *service, bodies [][]byte) error {
 		}
 		return acked.Load(), time.Since(start).Seconds(), nil
 	}
-	detail := fmt.Sprintf("POST /v1/ingest, %d NDJSON lines a request, %d connections from this process; durable and matched", linesPerRequest, connections)
+	detail := fmt.Sprintf("POST /v1/ingest, %d NDJSON lines a request, %d connections from this process; a generated day replayed day after day; durable and matched", linesPerRequest, connections)
 	if err := r.measureIngest("ingest_http", "ingest, HTTP NDJSON (embedded store, matcher on)", detail, phase); err != nil {
 		return err
 	}
@@ -316,7 +300,7 @@ func (r *runner) ingestHTTP(s *service, bodies [][]byte) error {
 	return nil
 }
 
-func (r *runner) ingestSyslog(s *service, frames [][]byte) error {
+func (r *runner) ingestSyslog(s *service, frames *replay) error {
 	phase := func(d time.Duration) (int64, float64, error) {
 		before, err := s.ingested(r.ctx)
 		if err != nil {
@@ -328,7 +312,7 @@ func (r *runner) ingestSyslog(s *service, frames [][]byte) error {
 		start := time.Now()
 		deadline := start.Add(d)
 		var wg sync.WaitGroup
-		for c := range connections {
+		for range connections {
 			wg.Go(func() {
 				err := func() error {
 					conn, err := (&net.Dialer{}).DialContext(r.ctx, "tcp", s.syslog)
@@ -344,12 +328,12 @@ func (r *runner) ingestSyslog(s *service, frames [][]byte) error {
 					if err := conn.SetWriteDeadline(deadline.Add(time.Minute)); err != nil {
 						return err
 					}
-					for i := c; time.Now().Before(deadline); i += connections {
-						f := frames[i%len(frames)]
+					for time.Now().Before(deadline) {
+						f, n := frames.next()
 						if _, err := conn.Write(f); err != nil {
 							return err
 						}
-						sent.Add(int64(bytes.Count(f, []byte{'\n'})))
+						sent.Add(int64(n))
 					}
 					return nil
 				}()
@@ -377,7 +361,7 @@ func (r *runner) ingestSyslog(s *service, frames [][]byte) error {
 		}
 		return sent.Load(), time.Since(start).Seconds(), nil
 	}
-	detail := fmt.Sprintf("LF-framed syslog-wrapped lines, %d lines a write, %d connections from this process; durable and matched", linesPerWrite, connections)
+	detail := fmt.Sprintf("LF-framed syslog-wrapped lines, %d lines a write, %d connections from this process; a generated day replayed day after day; durable and matched", linesPerWrite, connections)
 	return r.measureIngest("ingest_syslog_tcp", "ingest, syslog TCP (embedded store, matcher on)", detail, phase)
 }
 
@@ -451,7 +435,7 @@ func (r *runner) notifyLatency(s *service) error {
 		stop()
 		wg.Wait()
 	}()
-	bg := platformLog(2*time.Hour, false)
+	bg := platformLog(2 * time.Hour)
 	var bgErr atomic.Value
 	wg.Go(func() {
 		tick := time.NewTicker(backgroundEvery)
