@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -78,16 +79,23 @@ func exportRecords(t *testing.T, c *proc.TenantCLI) []spec.LogRecord {
 	return recs
 }
 
-// verifyLogs runs "hisoka-tenant logs verify" and checks it vouches for
-// exactly n records.
+// verifyLogs runs "hisoka-tenant logs verify" over the tenant's n records
+// (in ranges of at most verifyRange, the most one proof covers) and checks
+// that each range is vouched for whole.
 func verifyLogs(t *testing.T, c *proc.TenantCLI, n int) {
 	t.Helper()
-	out := c.Must("logs", "verify")
-	want := "verified: records 1.." + strconv.Itoa(n) + " (" + strconv.Itoa(n) + ") are complete and unaltered"
-	if !strings.HasPrefix(out, want) {
-		t.Fatalf("logs verify: %q, want %q...", out, want)
+	for from := 1; from <= n; from += verifyRange {
+		to := min(from+verifyRange-1, n)
+		out := c.Must("logs", "verify", "--from-seq", strconv.Itoa(from), "--to-seq", strconv.Itoa(to))
+		want := fmt.Sprintf("verified: records %d..%d (%d) are complete and unaltered", from, to, to-from+1)
+		if !strings.HasPrefix(out, want) {
+			t.Fatalf("logs verify: %q, want %q...", out, want)
+		}
 	}
 }
+
+// verifyRange is the most records one proof covers (store.MaxLimit).
+const verifyRange = 10000
 
 // eventually calls f until it returns true or the deadline passes.
 func eventually(t *testing.T, within time.Duration, what string, f func() bool) {

@@ -33,72 +33,21 @@ func TestPlatformLogsNotifyTenants(t *testing.T) {
 		Seed: 11, Projects: 3, VMs: volume(8, 60), Ops: true, Duration: time.Duration(volume(30, 240)) * time.Minute,
 		Faults: loggen.Faults{BrokenOff: 1, Slow: 1},
 	})
-	// The two tenants are the projects with the most VM detections.
-	byProject := map[string][]loggen.Truth{}
-	for _, tr := range gen.Truth {
-		if tr.Tenant != "" && (tr.Kind == "pattern" || tr.Kind == "incomplete") {
-			byProject[tr.Tenant] = append(byProject[tr.Tenant], tr)
-		}
-	}
-	var projects []string
-	for p := range byProject {
-		projects = append(projects, p)
-	}
-	sort.Slice(projects, func(i, j int) bool {
-		if len(byProject[projects[i]]) != len(byProject[projects[j]]) {
-			return len(byProject[projects[i]]) > len(byProject[projects[j]])
-		}
-		return projects[i] < projects[j]
-	})
-	if len(projects) < 2 {
-		t.Fatalf("the generator gave detections for %d projects", len(projects))
-	}
-	projA, projB := projects[0], projects[1]
-
-	// Every descriptor a tenant subscribes to: each pattern on each VM of
-	// both tenants.
-	patterns := []string{"vm.create", "vm.delete", "vm.stop", "vm.start", "vm.pause", "vm.resume", "vm.migrate"}
-	var vms []string
-	for _, p := range []string{projA, projB} {
-		for _, tr := range byProject[p] {
-			if !slices.Contains(vms, tr.Resource) {
-				vms = append(vms, tr.Resource)
-			}
-			if !slices.Contains(patterns, tr.ID) {
-				t.Fatalf("ground truth has pattern %q, not in the subscription list", tr.ID)
-			}
-		}
-	}
-	var subs strings.Builder
-	for _, vm := range vms {
-		for _, p := range patterns {
-			fmt.Fprintf(&subs, "%s %s\n", p, vm)
-		}
-		fmt.Fprintf(&subs, "vm.create %s reason=broken_off\nvm.create %s reason=slow\n", vm, vm)
-	}
+	truth := truthByProject(t, gen, 2)
+	// Both tenants subscribe to every pattern on every VM of both.
+	subs := subscriptionFile(t, truth[0], truth[1])
 
 	eachBackend(t, func(t *testing.T, s *proc.Server) {
-		vs := s.MustAdmin("catalogue-upload", "-file", "../../testdata/catalog/default.yaml")
-		var versions spec.CatalogVersions
-		if err := json.Unmarshal([]byte(vs), &versions); err != nil || len(versions.Versions) != 1 {
-			t.Fatalf("catalogue-upload: %q %v", vs, err)
+		publishCatalogue(t, s)
+		tenants := []tenantTruth{
+			{addTenant(t, s, "tenant-a", truth[0].project), truth[0]},
+			{addTenant(t, s, "tenant-b", truth[1].project), truth[1]},
 		}
-		s.MustAdmin("catalogue-publish", "-version", fmt.Sprint(versions.Versions[0]))
-		tenants := []struct {
-			cli     *proc.TenantCLI
-			project string
-		}{{addTenant(t, s, "tenant-a", projA), projA}, {addTenant(t, s, "tenant-b", projB), projB}}
 		for _, tn := range tenants {
 			if cat := tn.cli.Must("catalog"); !strings.Contains(cat, "vm.create") {
 				t.Fatalf("catalog: %s", cat)
 			}
-			out, err := tn.cli.RunInput(strings.NewReader(subs.String()), "subscribe", "--file", "-")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := strings.Count(out, "subscribed "); n != len(vms)*(len(patterns)+2) {
-				t.Fatalf("%d subscriptions made, want %d", n, len(vms)*(len(patterns)+2))
-			}
+			subscribe(t, tn.cli, subs)
 		}
 
 		// The platform's logs, through the Loki push API.
@@ -114,35 +63,138 @@ func TestPlatformLogsNotifyTenants(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkPlatformStream(t, s, gen.Lines)
-
-		// Each tenant: its own detections exactly once, nothing else.
-		got := make([][]tenantclient.Notification, len(tenants))
-		poll := func(i int, wait string) {
-			out := tenants[i].cli.Must("poll", "--wait", wait)
-			sc := bufio.NewScanner(strings.NewReader(out))
-			for sc.Scan() {
-				var n tenantclient.Notification
-				if err := json.Unmarshal(sc.Bytes(), &n); err != nil {
-					t.Fatalf("poll printed %q: %v", sc.Text(), err)
-				}
-				got[i] = append(got[i], n)
-			}
-		}
-		eventually(t, 90*time.Second, "every notification", func() bool {
-			done := true
-			for i, tn := range tenants {
-				if len(got[i]) < len(byProject[tn.project]) {
-					poll(i, "2s")
-					done = done && len(got[i]) >= len(byProject[tn.project])
-				}
-			}
-			return done
-		})
-		for i, tn := range tenants {
-			poll(i, "1s") // nothing more may come
-			checkNotifications(t, tn.cli.ID, got[i], byProject[tn.project])
-		}
+		checkPolls(t, tenants)
 	})
+}
+
+// projectTruth is the ground truth of one project's VMs.
+type projectTruth struct {
+	project string
+	truth   []loggen.Truth // pattern and incomplete detections
+	vms     []string       // the VMs they are about
+}
+
+// truthByProject returns the n projects of gen with the most VM
+// detections, most first.
+func truthByProject(t *testing.T, gen *loggen.Log, n int) []projectTruth {
+	t.Helper()
+	by := map[string]*projectTruth{}
+	for _, tr := range gen.Truth {
+		if tr.Tenant == "" || (tr.Kind != "pattern" && tr.Kind != "incomplete") {
+			continue
+		}
+		p := by[tr.Tenant]
+		if p == nil {
+			p = &projectTruth{project: tr.Tenant}
+			by[tr.Tenant] = p
+		}
+		p.truth = append(p.truth, tr)
+		if !slices.Contains(p.vms, tr.Resource) {
+			p.vms = append(p.vms, tr.Resource)
+		}
+	}
+	var out []projectTruth
+	for _, p := range by {
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if len(out[i].truth) != len(out[j].truth) {
+			return len(out[i].truth) > len(out[j].truth)
+		}
+		return out[i].project < out[j].project
+	})
+	if len(out) < n {
+		t.Fatalf("the generator gave VM detections for %d projects, want %d", len(out), n)
+	}
+	return out[:n]
+}
+
+// instancePatterns are the catalogue's instance patterns.
+var instancePatterns = []string{"vm.create", "vm.delete", "vm.stop", "vm.start", "vm.pause", "vm.resume", "vm.migrate"}
+
+// subscriptionFile is a "subscribe --file" input: every instance pattern,
+// and the broken-off and slow creations, on every VM of ps.
+func subscriptionFile(t *testing.T, ps ...projectTruth) string {
+	t.Helper()
+	var b strings.Builder
+	for _, p := range ps {
+		for _, tr := range p.truth {
+			if !slices.Contains(instancePatterns, tr.ID) {
+				t.Fatalf("ground truth has pattern %q, not in the subscription list", tr.ID)
+			}
+		}
+		for _, vm := range p.vms {
+			for _, pat := range instancePatterns {
+				fmt.Fprintf(&b, "%s %s\n", pat, vm)
+			}
+			fmt.Fprintf(&b, "vm.create %s reason=broken_off\nvm.create %s reason=slow\n", vm, vm)
+		}
+	}
+	return b.String()
+}
+
+// publishCatalogue uploads and publishes the default catalogue with
+// "hisoka admin".
+func publishCatalogue(t *testing.T, s *proc.Server) {
+	t.Helper()
+	vs := s.MustAdmin("catalogue-upload", "-file", "../../testdata/catalog/default.yaml")
+	var versions spec.CatalogVersions
+	if err := json.Unmarshal([]byte(vs), &versions); err != nil || len(versions.Versions) != 1 {
+		t.Fatalf("catalogue-upload: %q %v", vs, err)
+	}
+	s.MustAdmin("catalogue-publish", "-version", fmt.Sprint(versions.Versions[0]))
+}
+
+// subscribe runs "hisoka-tenant subscribe --file -" with subs on stdin and
+// checks every line became a subscription.
+func subscribe(t *testing.T, c *proc.TenantCLI, subs string) {
+	t.Helper()
+	out, err := c.RunInput(strings.NewReader(subs), "subscribe", "--file", "-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Count(out, "subscribed "), strings.Count(subs, "\n"); got != want {
+		t.Fatalf("%d subscriptions made, want %d", got, want)
+	}
+}
+
+// tenantTruth is a tenant's command line and the ground truth of its VMs.
+type tenantTruth struct {
+	cli *proc.TenantCLI
+	projectTruth
+}
+
+// checkPolls runs "hisoka-tenant poll" for each tenant until it has as
+// many notifications as its ground truth (or time runs out), polls once
+// more, and checks each got exactly its truth.
+func checkPolls(t *testing.T, tenants []tenantTruth) {
+	t.Helper()
+	got := make([][]tenantclient.Notification, len(tenants))
+	poll := func(i int, wait string) {
+		out := tenants[i].cli.Must("poll", "--wait", wait)
+		sc := bufio.NewScanner(strings.NewReader(out))
+		for sc.Scan() {
+			var n tenantclient.Notification
+			if err := json.Unmarshal(sc.Bytes(), &n); err != nil {
+				t.Fatalf("poll printed %q: %v", sc.Text(), err)
+			}
+			got[i] = append(got[i], n)
+		}
+	}
+	eventually(t, 90*time.Second, "every notification", func() bool {
+		done := true
+		for i, tn := range tenants {
+			if len(got[i]) < len(tn.truth) {
+				poll(i, "2s")
+				done = done && len(got[i]) >= len(tn.truth)
+			}
+		}
+		return done
+	})
+	for i, tn := range tenants {
+		poll(i, "1s") // nothing more may come
+		checkNotifications(t, tn.cli.ID, got[i], tn.truth)
+	}
 }
 
 // notificationKey names what a notification or a truth is about.
