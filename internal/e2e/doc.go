@@ -22,6 +22,12 @@
 //     to every instance pattern on every VM of both, and "hisoka-tenant
 //     poll" gives each every detection of the ground truth on its own VMs
 //     exactly once and none on the other's.
+//   - TestRsyslogPlatformSnippet: the rsyslog snippet for platform hosts
+//     that README.md quotes (testdata/rsyslog-platform.conf: imfile, TLS,
+//     octet-counted RFC 5424 frames, a disk-assisted queue) run as
+//     written, placeholders replaced, shipping generated nova-compute
+//     lines that the platform stream stores exactly once and that give a
+//     tenant exactly its ground-truth notifications.
 //
 // The VM-log tests count every line sent, exactly once, through
 // "hisoka-tenant logs export", and check the log with "hisoka-tenant logs
@@ -29,8 +35,9 @@
 // the platform stream.
 //
 // The default run is short (a few thousand lines per test). Larger
-// volumes (200,000 lines through each rsyslog path, 60 VMs over four hours
-// of platform logs):
+// volumes (200,000 lines through each VM-log rsyslog path, 60 VMs over
+// four hours of platform logs through Loki, 40 VMs over three hours
+// through the README snippet):
 //
 //	HISOKA_E2E_FULL=1 go test -count=1 -timeout 30m ./internal/e2e
 //
