@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
-	"io"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -227,7 +226,7 @@ func (s *Server) deleteResource(c echo.Context) error {
 // JSON, spec/catalog.md); it is validated and stored as the next version,
 // not yet published.
 func (s *Server) postCatalogue(c echo.Context) error {
-	body, err := io.ReadAll(c.Request().Body)
+	body, err := readBody(c)
 	if err != nil {
 		return err
 	}

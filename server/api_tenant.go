@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -102,7 +101,7 @@ func (s *Server) getCatalog(c echo.Context) error {
 func (s *Server) postEvaluate(c echo.Context) error {
 	ctx := c.Request().Context()
 	p, _ := auth.FromContext(ctx)
-	body, err := io.ReadAll(c.Request().Body)
+	body, err := readBody(c)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,11 @@ package server
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/hisoka-project/hisoka/crypto"
 	"github.com/hisoka-project/hisoka/matcher"
@@ -17,6 +21,23 @@ import (
 // ErrNotReady is returned by /readyz while a readiness check fails or the
 // server drains.
 var ErrNotReady = errors.New("server: not ready")
+
+// ErrBodyUnreadable is returned when a request body cannot be read to its
+// end (the client hung up or stalled part-way): the client's failure, 400.
+var ErrBodyUnreadable = errors.New("server: request body could not be read")
+
+// readBody reads a request's whole body. A body over its limit stays
+// limit.ErrBodyTooLarge (413); any other read failure is ErrBodyUnreadable.
+func readBody(c echo.Context) ([]byte, error) {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil && !errors.Is(err, limit.ErrBodyTooLarge) {
+		var mbe *http.MaxBytesError
+		if !errors.As(err, &mbe) {
+			err = fmt.Errorf("%w: %w", ErrBodyUnreadable, err)
+		}
+	}
+	return body, err
+}
 
 // errorRules maps the sentinel errors of the packages below the server to
 // status codes and fixed messages. Order matters: the first match wins, so
@@ -51,6 +72,7 @@ func errorRules() []httperr.Rule {
 		{Err: loki.ErrBadLabels, Status: http.StatusBadRequest, Message: "malformed labels"},
 		{Err: loki.ErrBadTimestamp, Status: http.StatusBadRequest, Message: "bad timestamp"},
 		{Err: ErrNotReady, Status: http.StatusServiceUnavailable, Message: "not ready"},
+		{Err: ErrBodyUnreadable, Status: http.StatusBadRequest, Message: "request body could not be read"},
 	}
 }
 

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -205,11 +204,25 @@ func ingestStream(p auth.Principal) string {
 // admit charges the tenant's line rate and refuses while the stream's
 // pipeline lags (429 with Retry-After instead of growing memory).
 func (s *Server) admit(p auth.Principal, stream string, n int) error {
-	if stream != spec.TenantPlatform && !s.svc.registered(stream) {
-		return auth.ErrForbidden // an ingest token of a tenant no longer registered
+	if err := s.refuseEarly(stream); err != nil {
+		return err
 	}
 	if err := s.TakeLines(p.Tenant, n); err != nil {
 		return err
+	}
+	if s.svc.lagging(stream) {
+		return &limit.RetryError{After: time.Second}
+	}
+	return nil
+}
+
+// refuseEarly refuses, before an HTTP body is read and decoded, what admit
+// would refuse anyway whatever the body holds: lines for a tenant no
+// longer registered, and any while the stream's pipeline lags. Under
+// overload a refusal then costs next to nothing.
+func (s *Server) refuseEarly(stream string) error {
+	if stream != spec.TenantPlatform && !s.svc.registered(stream) {
+		return auth.ErrForbidden // an ingest token of a tenant no longer registered
 	}
 	if s.svc.lagging(stream) {
 		return &limit.RetryError{After: time.Second}
@@ -227,7 +240,11 @@ func (s *Server) postIngest(c echo.Context) error {
 	ctx := c.Request().Context()
 	p, _ := auth.FromContext(ctx)
 	stream := ingestStream(p)
-	body, err := io.ReadAll(c.Request().Body)
+	if err := s.refuseEarly(stream); err != nil {
+		s.metrics.IngestRejected.WithLabelValues(metricsTransportHTTP, "rate_limited").Inc()
+		return err
+	}
+	body, err := readBody(c)
 	if err != nil {
 		return err
 	}
@@ -261,7 +278,11 @@ const metricsTransportHTTP, metricsTransportLoki = "http", "loki"
 func (s *Server) postLoki(c echo.Context) error {
 	ctx := c.Request().Context()
 	p, _ := auth.FromContext(ctx)
-	body, err := io.ReadAll(c.Request().Body)
+	if err := s.refuseEarly(ingestStream(p)); err != nil {
+		s.metrics.IngestRejected.WithLabelValues(metricsTransportLoki, "rate_limited").Inc()
+		return err
+	}
+	body, err := readBody(c)
 	if err != nil {
 		return err
 	}
