@@ -526,30 +526,36 @@ func detectionRecord(d matcher.Detection, now time.Time, line []byte) store.Reco
 // whose detection id is already there: a pipeline replaying lines after a
 // restart finds the same detections (same ids, same start times), so each
 // is stored once. Only the platform pipeline writes these streams, so the
-// check and the append do not race. The check reads the stream over the
-// event-time range of recs (blocks outside it are never decoded).
+// check and the append do not race. The check reads only the records at
+// the exact event times of recs (a record is stored at its detection's
+// start), so it stays cheap however many detections the stream holds
+// around them, as when the same hour of logs is sent again and again.
 func (svc *service) appendOnce(ctx context.Context, stream string, recs []store.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	from, to := recs[0].Time, recs[0].Time
-	for _, r := range recs[1:] {
-		from, to = minTime(from, r.Time), maxTime(to, r.Time)
-	}
 	seen := map[string]bool{}
-	q := store.Query{From: from, To: to.Add(time.Nanosecond), Limit: store.MaxLimit}
-	for {
-		page, err := svc.st.Query(ctx, stream, q)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
+	times := map[time.Time]bool{}
+	for _, r := range recs {
+		t := r.Time.UTC()
+		if times[t] {
+			continue
 		}
-		for _, r := range page.Records {
-			seen[r.Fields[detectionField]] = true
+		times[t] = true
+		q := store.Query{From: t, To: t.Add(time.Nanosecond), Limit: store.MaxLimit}
+		for {
+			page, err := svc.st.Query(ctx, stream, q)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			for _, r := range page.Records {
+				seen[r.Fields[detectionField]] = true
+			}
+			if page.Next == "" {
+				break
+			}
+			q.Cursor = page.Next
 		}
-		if page.Next == "" {
-			break
-		}
-		q.Cursor = page.Next
 	}
 	fresh := recs[:0]
 	for _, r := range recs {
@@ -563,20 +569,6 @@ func (svc *service) appendOnce(ctx context.Context, stream string, recs []store.
 	}
 	_, _, err := svc.st.Append(ctx, stream, fresh)
 	return err
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 // owner finds the tenant a detection is about: the resource's owner in the
