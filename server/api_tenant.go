@@ -359,8 +359,8 @@ func (s *Server) getVerify(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		if u.Records == 0 {
-			return store.ErrNotFound // nothing stored to verify
+		if u.Records == 0 || from > u.Last {
+			return store.ErrNotFound // nothing stored to verify (from there on)
 		}
 		if from == 0 {
 			from = u.First

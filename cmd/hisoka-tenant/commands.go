@@ -445,7 +445,7 @@ func runLogs(ctx context.Context, e *env, args []string) error {
 	case "verify":
 		from := fs.Uint64("from-seq", 0, "first record (0: the first)")
 		to := fs.Uint64("to-seq", 0, "last record (0: the last)")
-		save := fs.String("save", "", "keep the records and proof in this file (JSON) for later offline checks")
+		save := fs.String("save", "", "keep the records and proof in this file (JSON) for later offline checks; one proof covers at most 10,000 records (the rest: --from-seq)")
 		proofFile := fs.String("proof", "", "check a saved proof offline instead of fetching one")
 		if err := parse(fs, args, false); err != nil {
 			return err
@@ -475,6 +475,22 @@ func runLogs(ctx context.Context, e *env, args []string) error {
 			recordFailure(e, c.state, err)
 			return err
 		}
+		// One proof covers at most a page of records; with no --to-seq (and
+		// no --save, which keeps one proof) the rest is verified page after
+		// page, each continuing the checkpoints of the one before, until
+		// the server has nothing after it.
+		first, n := p.From, len(p.Records)
+		for *to == 0 && *save == "" && *proofFile == "" {
+			next, err := cl.VerifyLogs(ctx, p.To+1, 0)
+			if errors.Is(err, tenantclient.ErrNotFound) {
+				break
+			}
+			if err != nil {
+				recordFailure(e, c.state, err)
+				return err
+			}
+			p, n = next, n+len(next.Records)
+		}
 		if *save != "" {
 			raw, err := json.Marshal(p)
 			if err != nil {
@@ -484,7 +500,7 @@ func runLogs(ctx context.Context, e *env, args []string) error {
 				return err
 			}
 		}
-		fmt.Fprintf(e.stdout, "verified: records %d..%d (%d) are complete and unaltered, signed by ledger key %s\n", p.From, p.To, len(p.Records), b64(p.LedgerKey))
+		fmt.Fprintf(e.stdout, "verified: records %d..%d (%d) are complete and unaltered, signed by ledger key %s\n", first, p.To, n, b64(p.LedgerKey))
 		return nil
 	}
 	return fmt.Errorf("%w: logs %q: want search, export or verify", errUsage, sub)
