@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,6 +29,13 @@ func TestRsyslogPlatformSnippet(t *testing.T) {
 	snippet, err := os.ReadFile("testdata/rsyslog-platform.conf")
 	if err != nil {
 		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(readme, snippet) {
+		t.Fatal("README.md does not quote testdata/rsyslog-platform.conf as it is")
 	}
 	// The log starts now, as a live host's would: rsyslog forwards its own
 	// messages too, stamped now, and in one platform stream a jump of the
