@@ -448,9 +448,9 @@ func (svc *service) handleDetections(ctx context.Context, stream string, dets []
 	byOwner := map[string][]matcher.Detection{}
 	var owners []string
 	var anomalies, records []store.Record
+	var sends []alerts.Alert
 	now := svc.now()
 	for _, d := range dets {
-		svc.s.metrics.Detections.WithLabelValues(severityLabel(d.Severity)).Inc()
 		if d.Kind == matcher.KindAnomaly && stream != spec.TenantPlatform {
 			continue
 		}
@@ -463,10 +463,8 @@ func (svc *service) handleDetections(ctx context.Context, stream string, dets []
 				d.Samples = nil
 				line, _ = json.Marshal(d)
 			}
-			if svc.alerts != nil {
-				svc.alerts.Send(alerts.Alert{DetectionID: d.DetectionID, Kind: string(d.Kind), ID: d.ID, Stream: stream,
-					Resource: d.Resource, Start: d.Start, End: d.End, Severity: d.Severity, Count: d.Count, Component: d.Component})
-			}
+			sends = append(sends, alerts.Alert{DetectionID: d.DetectionID, Kind: string(d.Kind), ID: d.ID, Stream: stream,
+				Resource: d.Resource, Start: d.Start, End: d.End, Severity: d.Severity, Count: d.Count, Component: d.Component})
 			anomalies = append(anomalies, detectionRecord(d, now, line))
 			continue
 		}
@@ -481,8 +479,8 @@ func (svc *service) handleDetections(ctx context.Context, stream string, dets []
 			}
 			records = append(records, detectionRecord(d, now, line))
 		}
-		if svc.alerts != nil && stream == spec.TenantPlatform {
-			svc.alerts.Send(alerts.Alert{DetectionID: d.DetectionID, Kind: string(d.Kind), ID: d.ID, Reason: d.Reason, Stream: stream, Tenant: owner,
+		if stream == spec.TenantPlatform {
+			sends = append(sends, alerts.Alert{DetectionID: d.DetectionID, Kind: string(d.Kind), ID: d.ID, Reason: d.Reason, Stream: stream, Tenant: owner,
 				Resource: d.Resource, Start: d.Start, End: d.End, Severity: d.Severity, Count: d.Count, Compliance: d.Compliance, Component: d.Component})
 		}
 		if owner == "" {
@@ -506,6 +504,16 @@ func (svc *service) handleDetections(ctx context.Context, stream string, dets []
 				continue
 			}
 			return err
+		}
+	}
+	// Counted and alerted only once everything is stored: a failed post is
+	// retried (see pipeline.post) and must not alert or count again.
+	for _, d := range dets {
+		svc.s.metrics.Detections.WithLabelValues(severityLabel(d.Severity)).Inc()
+	}
+	if svc.alerts != nil {
+		for _, a := range sends {
+			svc.alerts.Send(a)
 		}
 	}
 	return nil

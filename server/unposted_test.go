@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,6 +90,12 @@ func TestFailedPostFeedsTheEngineOnce(t *testing.T) {
 	}
 	if _, err := p.step(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// Counted (and alerted) once, when stored, not once per attempt.
+	rec := httptest.NewRecorder()
+	s.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if want := `hisoka_detections_total{severity="12"} 1` + "\n"; !strings.Contains(rec.Body.String(), want) {
+		t.Fatalf("iptables flush (severity 12) not counted once:\n%s", rec.Body.String())
 	}
 	if p.cursor.Load() != uint64(len(recs)) {
 		t.Fatalf("cursor %d, want %d", p.cursor.Load(), len(recs))
