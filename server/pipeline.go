@@ -333,7 +333,7 @@ func (p *pipeline) step(ctx context.Context) (int, error) {
 		}
 	}
 	p.advanced(last)
-	if time.Since(p.saved) >= saveEvery || p.engine == nil {
+	if time.Since(p.saved) >= saveEvery || (p.engine == nil && p.heat == nil) { // the heat counts are worth a write only now and then
 		if err := p.save(ctx); err != nil {
 			return 0, err
 		}
