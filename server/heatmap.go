@@ -1,10 +1,12 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -27,6 +29,19 @@ const (
 	heatKeys  = 256
 	heatOther = "(other)"
 	heatNone  = "(unparsed)"
+	// heatSkew is how far past its receive time a line's event time may
+	// lie and still be counted. Without it one future-dated line (a host
+	// with a wrong clock, or a crafted line) would take the ring slot of a
+	// far-future hour and blank that slot's hour until then.
+	heatSkew = time.Hour
+	// heatRows bounds the rows of a heatmap read: the heatRows components
+	// with the most lines over the range are kept, the others are summed
+	// into one row (heatmap.Other). Each hour holds up to heatKeys names
+	// and the names of a range are their union, which sender-chosen
+	// component names (per-job app names) make as large as 256 × 192
+	// hours; 64 rows stay readable and bound rows × windows to
+	// (heatRows+1) × maxHeatWindows cells.
+	heatRows = 64
 )
 
 // heatHour is one hour of counts. Through is the last platform sequence
@@ -51,6 +66,9 @@ type heatCounter struct {
 	hours map[int64]*heatHour // by hour; nil value: older than its slot's hour, not counted
 	dirty map[int64]bool
 	cur   *heatHour // the hour of the last line, for speed
+	// latest is the latest event time counted by the last prepare (the
+	// latest receive time of its lines plus heatSkew), in Unix seconds.
+	latest int64
 }
 
 func newHeatCounter(st store.States) *heatCounter {
@@ -58,8 +76,10 @@ func newHeatCounter(st store.States) *heatCounter {
 }
 
 // loadHour reads an hour's blob, or a fresh hour if its slot holds an
-// older one; it returns nil if the slot holds a newer hour.
-func loadHour(ctx context.Context, st store.States, hour int64) (*heatHour, error) {
+// older one; it returns nil if the slot holds a newer hour. A slot holding
+// an hour later than latest (Unix seconds; a future hour, counted before
+// future-dated lines were refused) counts as holding an older one.
+func loadHour(ctx context.Context, st store.States, hour, latest int64) (*heatHour, error) {
 	blob, err := st.GetState(ctx, heatState(heatSlot(hour)))
 	if errors.Is(err, store.ErrNotFound) {
 		return &heatHour{Hour: hour, Counts: map[string][]uint32{}}, nil
@@ -74,7 +94,7 @@ func loadHour(ctx context.Context, st store.States, hour int64) (*heatHour, erro
 	switch {
 	case h.Hour == hour:
 		return &h, nil
-	case h.Hour > hour:
+	case h.Hour > hour && h.Hour <= latest:
 		return nil, nil
 	}
 	return &heatHour{Hour: hour, Counts: map[string][]uint32{}}, nil
@@ -82,19 +102,31 @@ func loadHour(ctx context.Context, st store.States, hour int64) (*heatHour, erro
 
 // prepare loads the hours of recs' times that are not in memory, so that
 // add does no I/O (a failed load leaves nothing half counted).
+//
+// A line whose event time is later than the latest receive time of recs
+// plus heatSkew is not counted (nor is its hour loaded); records without a
+// receive time (tests) count their event time as received.
 func (c *heatCounter) prepare(ctx context.Context, recs []store.Record) error {
+	c.latest = math.MinInt64
+	for i := range recs {
+		at := recs[i].Received
+		if at.IsZero() {
+			at = recs[i].Time
+		}
+		c.latest = max(c.latest, at.Add(heatSkew).Unix())
+	}
 	last := int64(-1)
 	for i := range recs {
 		sec := recs[i].Time.Unix()
 		hour := sec - sec%3600
-		if sec < 0 || hour == last {
+		if sec < 0 || sec > c.latest || hour == last {
 			continue
 		}
 		last = hour
 		if _, ok := c.hours[hour]; ok {
 			continue
 		}
-		h, err := loadHour(ctx, c.st, hour)
+		h, err := loadHour(ctx, c.st, hour, c.latest)
 		if err != nil {
 			return err
 		}
@@ -120,7 +152,7 @@ func (c *heatCounter) prepare(ctx context.Context, recs []store.Record) error {
 // add counts the line seq of component at t; its hour was prepared.
 func (c *heatCounter) add(seq uint64, t time.Time, component []byte) {
 	sec := t.Unix()
-	if sec < 0 {
+	if sec < 0 || sec > c.latest {
 		return
 	}
 	hour := sec - sec%3600
@@ -176,19 +208,27 @@ func (c *heatCounter) save(ctx context.Context) error {
 
 // heatmap is the platform's lines per component per window over
 // [from, to): window is rounded to whole minutes; Counts[i][w] is the
-// count of Components[i] (sorted) in the window starting at from + w*window.
+// count of Components[i] in the window starting at from + w*window. The
+// components are the heatRows with the most lines over the range (most
+// first, then by name); Other sums the rest (nil when there is none):
+// Folded named components, and the lines an hour counted under heatOther.
 type heatmap struct {
 	From       time.Time
 	Window     time.Duration
 	Windows    int
 	Components []string
 	Counts     [][]int
+	Other      []int
+	Folded     int
 }
 
 // maxHeatWindows bounds the columns of one heatmap.
 const maxHeatWindows = 10000
 
-// readHeatmap sums the stored per-minute counts into windows.
+// readHeatmap sums the stored per-minute counts into windows. It reads
+// the range's hours once, totals each component, and only then makes the
+// rows of the heatRows largest (and one for the rest), so its memory is
+// bounded by the stored hours plus (heatRows+1) × windows.
 func readHeatmap(ctx context.Context, st store.States, from, to time.Time, window time.Duration) (heatmap, error) {
 	if !to.After(from) {
 		return heatmap{}, ErrBadParam
@@ -200,37 +240,79 @@ func readHeatmap(ctx context.Context, st store.States, from, to time.Time, windo
 		return heatmap{}, ErrBadParam
 	}
 	out := heatmap{From: from, Window: window, Windows: n}
-	rows := map[string][]int{}
 	end := from.Add(time.Duration(n) * window)
+	// minutes is the part of an hour's minutes inside [from, end).
+	minutes := func(h *heatHour) (int, int) {
+		start := time.Unix(h.Hour, 0)
+		lo := max(0, int(from.Sub(start)/heatWindow))
+		hi := min(heatPerHr, int((end.Sub(start)+heatWindow-1)/heatWindow))
+		return lo, hi
+	}
+	var hours []*heatHour
+	totals := map[string]int{}
 	for hour := from.Truncate(time.Hour); hour.Before(end); hour = hour.Add(time.Hour) {
-		h, err := loadHour(ctx, st, hour.Unix())
+		h, err := loadHour(ctx, st, hour.Unix(), math.MaxInt64)
 		if err != nil {
 			return heatmap{}, err
 		}
-		if h == nil {
+		if h == nil || len(h.Counts) == 0 {
 			continue
 		}
+		hours = append(hours, h)
+		lo, hi := minutes(h)
 		for comp, counts := range h.Counts {
-			row := rows[comp]
-			for m, v := range counts {
-				at := hour.Add(time.Duration(m) * heatWindow)
-				if v == 0 || at.Before(from) || !at.Before(end) {
-					continue
-				}
-				if row == nil {
-					row = make([]int, n)
-					rows[comp] = row
-				}
-				row[int(at.Sub(from)/window)] += int(v)
+			sum := 0
+			for _, v := range counts[lo:min(hi, len(counts))] {
+				sum += int(v)
+			}
+			if sum > 0 {
+				totals[comp] += sum
 			}
 		}
 	}
-	for comp := range rows {
-		out.Components = append(out.Components, comp)
+	comps := make([]string, 0, len(totals))
+	for comp := range totals {
+		comps = append(comps, comp)
 	}
-	slices.Sort(out.Components)
-	for _, comp := range out.Components {
-		out.Counts = append(out.Counts, rows[comp])
+	slices.SortFunc(comps, func(a, b string) int {
+		if c := cmp.Compare(totals[b], totals[a]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	// The stored "(other)" of an hour (names past heatKeys) is folded too.
+	comps = slices.DeleteFunc(comps, func(c string) bool { return c == heatOther })
+	row := make(map[string]int, min(len(comps), heatRows))
+	for i, comp := range comps {
+		if i == heatRows {
+			break
+		}
+		row[comp] = i
+		out.Components = append(out.Components, comp)
+		out.Counts = append(out.Counts, make([]int, n))
+	}
+	out.Folded = len(comps) - len(out.Components)
+	if out.Folded > 0 || totals[heatOther] > 0 {
+		out.Other = make([]int, n)
+	}
+	for _, h := range hours {
+		start := time.Unix(h.Hour, 0)
+		lo, hi := minutes(h)
+		for comp, counts := range h.Counts {
+			dst := out.Other
+			if i, ok := row[comp]; ok {
+				dst = out.Counts[i]
+			}
+			if dst == nil {
+				continue
+			}
+			for m := lo; m < min(hi, len(counts)); m++ {
+				if v := counts[m]; v != 0 {
+					at := start.Add(time.Duration(m) * heatWindow)
+					dst[int(at.Sub(from)/window)] += int(v)
+				}
+			}
+		}
 	}
 	return out, nil
 }

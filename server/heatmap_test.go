@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -72,7 +74,7 @@ func TestHeatCounter(t *testing.T) {
 	}
 	// Wider windows sum the minutes.
 	h, err = readHeatmap(ctx, st, t0.Add(-30*time.Second), t0.Add(3*time.Minute), 2*time.Minute)
-	if err != nil || h.Windows != 2 || h.Counts[1][0] != 1 || h.Counts[1][1] != 2 {
+	if err != nil || h.Windows != 2 || h.Components[0] != "nova.api" || h.Counts[0][0] != 1 || h.Counts[0][1] != 2 {
 		t.Fatalf("two-minute windows: %+v, %v", h, err)
 	}
 
@@ -195,5 +197,130 @@ func BenchmarkHeatCounterAdd(b *testing.B) {
 	for b.Loop() {
 		c.add(recs[i%len(recs)].Seq+uint64(i), recs[i%len(recs)].Time, comps[i%len(recs)])
 		i++
+	}
+}
+
+// TestHeatmapRowsBounded: a range whose hours name many components (each
+// hour its own 256, as per-job app names make them) reads as the heatRows
+// largest, most first, and one "(other)" row summing the rest, whatever
+// the number of names; no line is lost.
+func TestHeatmapRowsBounded(t *testing.T) {
+	st, err := embedded.Open(t.TempDir(), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	const hours = 24
+	lines := 0
+	for hr := range hours {
+		h := heatHour{Hour: t0.Add(time.Duration(hr) * time.Hour).Unix(), Through: 1, Counts: map[string][]uint32{}}
+		for k := range heatKeys {
+			row := make([]uint32, heatPerHr)
+			// Component k of hour hr has k+1 lines in its minute k%60; job
+			// names differ per hour, "svc-k" names recur every hour.
+			name := fmt.Sprintf("job-%d-%d", hr, k)
+			if k >= heatKeys-8 {
+				name = fmt.Sprintf("svc-%d", k)
+			}
+			row[k%heatPerHr] = uint32(k + 1)
+			lines += k + 1
+			h.Counts[name] = row
+		}
+		blob, _ := json.Marshal(h)
+		if err := st.PutState(ctx, heatState(heatSlot(h.Hour)), blob); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := readHeatmap(ctx, st, t0, t0.Add(hours*time.Hour), 3*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Components) != heatRows || len(h.Counts) != heatRows || h.Other == nil || h.Folded != hours*(heatKeys-8)+8-heatRows {
+		t.Fatalf("%d rows, %d folded, other %v", len(h.Components), h.Folded, h.Other != nil)
+	}
+	// The recurring names are the largest: 24 × their hourly count.
+	for i := range 8 {
+		if want := fmt.Sprintf("svc-%d", heatKeys-1-i); h.Components[i] != want {
+			t.Errorf("row %d is %s, want %s", i, h.Components[i], want)
+		}
+	}
+	sum := 0
+	for _, row := range append(h.Counts, h.Other) {
+		if len(row) != h.Windows {
+			t.Fatalf("row of %d windows, want %d", len(row), h.Windows)
+		}
+		for _, v := range row {
+			sum += v
+		}
+	}
+	if sum != lines {
+		t.Errorf("%d lines shown, want %d", sum, lines)
+	}
+}
+
+// TestHeatCounterFutureLines: a line dated later than its receive time
+// plus heatSkew is not counted, so it cannot take the ring slot of a future
+// hour and blank the hour now in that slot; a slot that a future hour
+// took before (stored by an older version) is reclaimed.
+func TestHeatCounterFutureLines(t *testing.T) {
+	st, err := embedded.Open(t.TempDir(), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := t.Context()
+	now := time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)
+	same := time.Duration(heatSlots) * time.Hour // the next hour of now's slot
+	c := newHeatCounter(st)
+	feed := func(seq uint64, at time.Time) {
+		t.Helper()
+		recs := []store.Record{{Seq: seq, Time: at, Received: now}}
+		if err := c.prepare(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+		c.add(seq, at, []byte("nova.compute"))
+		if err := c.save(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(from time.Time) int {
+		t.Helper()
+		h, err := readHeatmap(ctx, st, from, from.Add(time.Hour), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, row := range h.Counts {
+			n += row[0]
+		}
+		return n
+	}
+	hour := now.Truncate(time.Hour)
+	feed(1, now)
+	feed(2, now.Add(same))               // a wrong clock, 8 days ahead
+	feed(3, now.Add(heatSkew+time.Hour)) // beyond the skew, another slot
+	feed(4, now.Add(time.Minute))
+	feed(5, now.Add(heatSkew-time.Minute)) // within the skew: counted
+	if n := count(hour); n != 2 {
+		t.Errorf("hour of now: %d lines, want 2", n)
+	}
+	if n := count(hour.Add(same)); n != 0 {
+		t.Errorf("future hour: %d lines, want 0", n)
+	}
+	if n := count(hour.Add(heatSkew)); n != 1 {
+		t.Errorf("hour within the skew: %d lines, want 1", n)
+	}
+
+	// A slot held by a future hour, as stored before this check existed.
+	blob, _ := json.Marshal(heatHour{Hour: hour.Add(same).Unix(), Through: 99, Counts: map[string][]uint32{"x": make([]uint32, heatPerHr)}})
+	if err := st.PutState(ctx, heatState(heatSlot(hour.Unix())), blob); err != nil {
+		t.Fatal(err)
+	}
+	c = newHeatCounter(st)
+	feed(6, now)
+	if n := count(hour); n != 1 {
+		t.Errorf("hour of now after a future hour held its slot: %d lines, want 1", n)
 	}
 }
