@@ -16,15 +16,22 @@ import (
 
 // TestRsyslogPlatformSnippet: the rsyslog snippet for platform hosts that
 // README.md quotes (testdata/rsyslog-platform.conf) works as written with
-// a real rsyslog: only its placeholders (Hisoka's host name and port, the
-// CA file, the watched log file) are replaced, and the system's main
-// configuration is reduced to a work directory (Debian's sets one) and one
-// main-queue worker (so that the replay below stays in order). Generated
-// nova-compute lines appended to the watched file while rsyslog runs are
-// attributed to the platform by the host's address, each stored exactly
-// once; and the matcher reads them through rsyslog's framing: a tenant
-// subscribed to every instance pattern on its VMs and another project's
-// gets exactly the ground truth of its own.
+// a real rsyslog. The test changes only what is not the snippet's to say:
+// its placeholders (Hisoka's host name and port, the CA file, the watched
+// log file) are replaced; the system's main configuration is reduced to a
+// work directory (Debian's sets one) and one main-queue worker; and, test
+// only, the action queue's in-memory part is made larger than the whole
+// log (queue.size, queue.highWatermark added after the snippet's own queue
+// settings), so that no line spills to its disk part. rsyslog forwards in
+// order only with one worker per queue and nothing on disk (lines that
+// spill to a disk-assisted queue's file are forwarded after later ones in
+// memory), and the matcher needs the replay in order: with this, the order
+// no longer depends on how fast rsyslog reads or Hisoka answers. Generated
+// nova-compute lines appended at once to the watched file while rsyslog
+// runs are attributed to the platform by the host's address, each stored
+// exactly once; and the matcher reads them through rsyslog's framing: a
+// tenant subscribed to every instance pattern on its VMs and another
+// project's gets exactly the ground truth of its own.
 func TestRsyslogPlatformSnippet(t *testing.T) {
 	snippet, err := os.ReadFile("testdata/rsyslog-platform.conf")
 	if err != nil {
@@ -66,12 +73,15 @@ func TestRsyslogPlatformSnippet(t *testing.T) {
 		_, port := splitHostPort(t, s.SyslogTLS)
 		// The host's main configuration: a work directory, and one worker
 		// on the main queue (rsyslog's default is more, and they forward
-		// batches of about 50 lines out of order).
+		// batches of about 50 lines out of order). Test only: an action
+		// queue whose memory holds the whole log (see the doc comment).
+		inMemory := fmt.Sprintf(` queue.size="%d" queue.highWatermark="%d"`, 4*len(gen.Lines)+10000, 2*len(gen.Lines)+5000)
 		conf := fmt.Sprintf("global(workDirectory=%q)\nmain_queue(queue.workerThreads=\"1\")\n", dir) + adapt(t, string(snippet), map[string]string{
 			"logs.example.net":               `localhost`,
 			`port="6514"`:                    fmt.Sprintf("port=%q", port),
 			"/etc/hisoka/ca.pem":             s.CAFile,
 			"/var/log/nova/nova-compute.log": logFile,
+			`queue.maxDiskSpace="1g"`:        `queue.maxDiskSpace="1g"` + inMemory,
 		})
 		write := func(lines []loggen.Line) {
 			f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
@@ -88,24 +98,16 @@ func TestRsyslogPlatformSnippet(t *testing.T) {
 			f.Close()
 		}
 		// rsyslog starts on a file of one line; once that is stored, the
-		// connection is up. Then the other lines are appended while it
-		// runs, paced: this replays 20 minutes of log in about two
-		// seconds, and a burst that rsyslog queues (while it connects, or
-		// beyond the in-memory part of the action queue) can be forwarded
-		// out of order, in batches of lines that here lie minutes of log
-		// time apart (seconds on a live host), enough to break the
-		// matcher's windows.
+		// connection is up. Then the other lines are appended at once, a
+		// burst as after a host's busy minute: it replays 20 minutes of
+		// log, and only the queue settings above keep it in order.
 		write(gen.Lines[:1])
 		startRsyslog(t, dir, conf)
 		op := s.Token("operator", "")
 		eventually(t, 60*time.Second, "the first line stored", func() bool {
 			return slices.ContainsFunc(platformLines(t, s.URL, op), func(l string) bool { return strings.HasSuffix(l, gen.Lines[0].Text) })
 		})
-		const chunk = 50
-		for i := 1; i < len(gen.Lines); i += chunk {
-			write(gen.Lines[i:min(i+chunk, len(gen.Lines))])
-			time.Sleep(50 * time.Millisecond)
-		}
+		write(gen.Lines[1:])
 
 		want := map[string]int{}
 		for _, ln := range gen.Lines {
