@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -460,5 +461,77 @@ func TestConsoleLearnAndPublish(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no console learn in the audit: %+v", rep.Accesses)
+	}
+}
+
+// TestConsoleNewestFirst: where a page's read of the detections stream
+// hits its cap, the page shows the newest detections and says it is
+// truncated; each page view's read of the stream, which names tenants, is
+// one entry of the access audit under the operator's token.
+func TestConsoleNewestFirst(t *testing.T) {
+	l := startLive(t)
+	cat, err := os.ReadFile("../testdata/catalog/default.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.must(201, "POST", "/v1/admin/catalogues", l.op, "application/yaml", cat, nil)
+	l.must(204, "POST", "/v1/admin/catalogues/1/publish", l.op, "", nil, nil)
+	now := time.Now().UTC()
+	var ds []spec.DetectionRecord
+	// 10,001 occurrences of vm.create over the last 20 hours, 201 silence
+	// alerts; the newest of each is marked.
+	for i := range 10001 {
+		at := now.Add(-20 * time.Hour).Add(time.Duration(i) * 7 * time.Second)
+		ds = append(ds, spec.DetectionRecord{DetectionID: fmt.Sprintf("p%d", i), Kind: "pattern", ID: "vm.create", Resource: fmt.Sprintf("vm-%d", i), Start: at, End: at.Add(time.Second)})
+	}
+	for i := range 201 {
+		at := now.Add(-20 * time.Hour).Add(time.Duration(i) * time.Minute)
+		ds = append(ds, spec.DetectionRecord{DetectionID: fmt.Sprintf("s%d", i), Kind: "rule", ID: "source.silent", Component: fmt.Sprintf("comp-%d", i), Start: at, End: at})
+	}
+	if err := server.AppendDetections(l.srv, ds); err != nil {
+		t.Fatal(err)
+	}
+	op := l.console()
+	if st := op.signIn(l.op); st != http.StatusSeeOther {
+		t.Fatalf("operator sign-in: %d", st)
+	}
+	audited := func() int {
+		var rep spec.AccessReport
+		l.must(200, "GET", "/v1/admin/access?tenant="+spec.TenantDetections, l.op, "", nil, &rep)
+		n := 0
+		for _, a := range rep.Accesses {
+			if strings.HasPrefix(a.Who, "operator:") && strings.HasPrefix(a.Query, "console detections ") {
+				n++
+			}
+		}
+		return n
+	}
+	for _, c := range []struct {
+		path   string
+		newest string // shown before any older one
+		older  string
+	}{
+		{"/ui/pattern?id=vm.create", ">vm-10000<", ">vm-9999<"},
+		{"/ui/sources", ">comp-200<", ">comp-199<"},
+		{"/ui/patterns", "", ""},
+		{"/ui/heatmap", "", ""},
+	} {
+		before := audited()
+		st, body, _ := op.get(c.path)
+		if st != http.StatusOK {
+			t.Fatalf("GET %s: %d", c.path, st)
+		}
+		if !strings.Contains(body, `id="truncated"`) || !strings.Contains(body, "newest") {
+			t.Errorf("GET %s does not say it is truncated", c.path)
+		}
+		if c.newest != "" {
+			i, j := strings.Index(body, c.newest), strings.Index(body, c.older)
+			if i < 0 || j < 0 || i > j {
+				t.Errorf("GET %s: newest at %d, older at %d", c.path, i, j)
+			}
+		}
+		if n := audited() - before; n != 1 {
+			t.Errorf("GET %s: %d audit entries for the detections stream, want 1", c.path, n)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"net/http"
 	"path"
 	"slices"
@@ -24,6 +25,12 @@ const (
 	zoomShown     = 100 // lines one zoom lists
 	maxDetections = 10000
 	maxAnomalies  = 200
+	// maxOccurrences bounds the table of a pattern's occurrences.
+	maxOccurrences = 500
+	// zoomRows bounds the component rows of a zoom (the heatmap's rows
+	// are bounded by its Source); the components with the fewest lines
+	// are summed into one "(other)" row.
+	zoomRows = 64
 )
 
 func (c *Console) root(w http.ResponseWriter, r *http.Request, ss *session) error {
@@ -119,6 +126,7 @@ type heatCell struct {
 
 type heatRow struct {
 	Key   string
+	Other bool // the row sums the components not shown
 	Total int
 	Cells []heatCell
 }
@@ -136,6 +144,9 @@ type heatmapData struct {
 	Columns  []burstCol
 	Rows     []heatRow
 	Bursts   int
+	// Truncated is the number of detections read when that hit the cap:
+	// the bursts shown are those of the newest Truncated.
+	Truncated int
 }
 
 // heatmap is the paper's figure 5: lines per component per window, the
@@ -167,12 +178,12 @@ func (c *Console) heatmap(w http.ResponseWriter, r *http.Request, _ *session) er
 	if err != nil {
 		return err
 	}
-	dets, err := c.cfg.Source.Detections(ctx, from, to, "", maxDetections)
+	dets, err := c.cfg.Source.Detections(ctx, from, to, nil, maxDetections)
 	if err != nil {
 		return err
 	}
 	n := int((to.Sub(h.From) + h.Window - 1) / h.Window)
-	d := heatmapData{From: h.From, To: to, Window: h.Window, Columns: make([]burstCol, n)}
+	d := heatmapData{From: h.From, To: to, Window: h.Window, Columns: make([]burstCol, n), Truncated: truncated(len(dets), maxDetections)}
 	for i := range d.Columns {
 		at := h.From.Add(time.Duration(i) * h.Window)
 		d.Columns[i] = burstCol{From: at, To: at.Add(h.Window), Label: i%max(1, n/12) == 0}
@@ -190,18 +201,29 @@ func (c *Console) heatmap(w http.ResponseWriter, r *http.Request, _ *session) er
 		}
 		d.Bursts++
 	}
+	keys, counts := h.Components, h.Counts
+	if h.Other != nil {
+		keys = append(keys[:len(keys):len(keys)], "(other)")
+		counts = append(counts[:len(counts):len(counts)], h.Other)
+	}
 	top := 0
-	for _, row := range h.Counts {
+	for _, row := range counts {
 		for _, v := range row {
 			top = max(top, v)
 		}
 	}
-	for i, comp := range h.Components {
-		row := heatRow{Key: comp, Cells: make([]heatCell, n)}
+	for i, key := range keys {
+		row := heatRow{Key: key, Cells: make([]heatCell, n)}
+		if i >= len(h.Components) {
+			row.Other = true
+			if h.Folded > 0 {
+				row.Key = "(other: " + strconv.Itoa(h.Folded) + " more components)"
+			}
+		}
 		for j := range row.Cells {
 			v := 0
-			if j < len(h.Counts[i]) {
-				v = h.Counts[i][j]
+			if j < len(counts[i]) {
+				v = counts[i][j]
 			}
 			row.Total += v
 			row.Cells[j] = heatCell{From: d.Columns[j].From, To: d.Columns[j].To, Count: v, Shade: shade(v, top), Burst: len(d.Columns[j].Patterns) > 0}
@@ -212,8 +234,18 @@ func (c *Console) heatmap(w http.ResponseWriter, r *http.Request, _ *session) er
 	return nil
 }
 
+// truncated is n when n records were read under a cap of limit (the page
+// shows only the newest n), else 0.
+func truncated(n, limit int) int {
+	if n >= limit {
+		return n
+	}
+	return 0
+}
+
 type zoomRow struct {
 	Component string
+	Other     bool // the row sums the components not shown
 	Count     int
 	Cells     []heatCell
 	Templates []matcher.Template
@@ -232,9 +264,12 @@ type zoomData struct {
 	Lines      []zoomLine
 	Total      int
 	Truncated  bool
-	Detections []spec.DetectionRecord
-	Before     time.Time // the window before, same length
-	After      time.Time
+	Detections []spec.DetectionRecord // newest first
+	// DetTruncated is the number of detections read when that hit the
+	// cap (the newest only), else 0.
+	DetTruncated int
+	Before       time.Time // the window before, same length
+	After        time.Time
 }
 
 // window zooms into one window, the paper's figure 6: per component, its
@@ -254,12 +289,13 @@ func (c *Console) window(w http.ResponseWriter, r *http.Request, _ *session) err
 	if err != nil {
 		return err
 	}
-	dets, err := c.cfg.Source.Detections(ctx, from, to, "", maxDetections)
+	dets, err := c.cfg.Source.Detections(ctx, from, to, nil, maxDetections)
 	if err != nil {
 		return err
 	}
 	span := to.Sub(from)
-	d := zoomData{From: from, To: to, Total: len(recs), Truncated: len(recs) >= zoomLines, Detections: dets, Before: from.Add(-span), After: to.Add(span)}
+	d := zoomData{From: from, To: to, Total: len(recs), Truncated: len(recs) >= zoomLines, Detections: dets, DetTruncated: truncated(len(dets), maxDetections),
+		Before: from.Add(-span), After: to.Add(span)}
 	col := max(span/zoomColumns, time.Nanosecond)
 	n := int((span + col - 1) / col)
 	d.Columns = make([]burstCol, n)
@@ -278,28 +314,64 @@ func (c *Console) window(w http.ResponseWriter, r *http.Request, _ *session) err
 		seen  map[int32]bool
 		order []int32
 	}
-	byComp := map[string]*acc{}
+	// The lines parsed, and the zoomRows components with the most lines.
+	type parsed struct {
+		comp string
+		msg  []byte
+	}
+	lines := make([]parsed, len(recs))
+	perComp := map[string]int{}
 	var p matcher.Parser
-	top := 0
-	for _, rec := range recs {
+	for i, rec := range recs {
 		mr, _ := p.ParseOrRaw([]byte(rec.Line))
 		comp := string(mr.Component)
 		if comp == "" {
 			comp = "(unparsed)"
 		}
-		a := byComp[comp]
+		msg := mr.Message
+		if len(msg) == 0 {
+			msg = mr.Line
+		}
+		lines[i] = parsed{comp, msg}
+		perComp[comp]++
+	}
+	shown := make([]string, 0, len(perComp))
+	for comp := range perComp {
+		shown = append(shown, comp)
+	}
+	slices.SortFunc(shown, func(a, b string) int {
+		if c := cmp.Compare(perComp[b], perComp[a]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	folded := max(0, len(shown)-zoomRows)
+	shown = shown[:len(shown)-folded]
+	const other = "\x00other" // no component's name
+	byComp := map[string]*acc{}
+	for _, comp := range shown {
+		byComp[comp] = nil
+	}
+	top := 0
+	for i, rec := range recs {
+		comp, msg := lines[i].comp, lines[i].msg
+		key := comp
+		if _, ok := byComp[comp]; !ok {
+			key = other
+		}
+		a := byComp[key]
 		if a == nil {
-			a = &acc{row: &zoomRow{Component: comp, Cells: make([]heatCell, n)}, miner: matcher.NewMiner(), seen: map[int32]bool{}}
-			byComp[comp] = a
+			row := &zoomRow{Component: comp, Cells: make([]heatCell, n)}
+			if key == other {
+				row.Component, row.Other = "(other: "+strconv.Itoa(folded)+" more components)", true
+			}
+			a = &acc{row: row, miner: matcher.NewMiner(), seen: map[int32]bool{}}
+			byComp[key] = a
 		}
 		a.row.Count++
 		if i := int(rec.Time.Sub(from) / col); i >= 0 && i < n {
 			a.row.Cells[i].Count++
 			top = max(top, a.row.Cells[i].Count)
-		}
-		msg := mr.Message
-		if len(msg) == 0 {
-			msg = mr.Line
 		}
 		if idx := a.miner.Add(msg); !a.seen[idx] {
 			a.seen[idx] = true
@@ -309,12 +381,11 @@ func (c *Console) window(w http.ResponseWriter, r *http.Request, _ *session) err
 			d.Lines = append(d.Lines, zoomLine{Time: rec.Time, Component: comp, Message: string(msg)})
 		}
 	}
-	comps := make([]string, 0, len(byComp))
-	for comp := range byComp {
-		comps = append(comps, comp)
+	slices.Sort(shown)
+	if folded > 0 {
+		shown = append(shown, other)
 	}
-	slices.Sort(comps)
-	for _, comp := range comps {
+	for _, comp := range shown {
 		a := byComp[comp]
 		for i := range a.row.Cells {
 			a.row.Cells[i].From, a.row.Cells[i].To = d.Columns[i].From, d.Columns[i].To
@@ -380,6 +451,9 @@ type patternsData struct {
 	From, To time.Time
 	Patterns []patternSummary
 	Rules    []ruleSummary
+	// Truncated is the number of detections read when that hit the cap:
+	// the totals count the newest Truncated only.
+	Truncated int
 }
 
 // timeline counts detections per hour-long (or shorter) cell over the range.
@@ -417,10 +491,11 @@ func (c *Console) patterns(w http.ResponseWriter, r *http.Request, _ *session) e
 	}
 	d := patternsData{Version: v, From: from, To: to}
 	if cat != nil {
-		dets, err := c.cfg.Source.Detections(r.Context(), from, to, "", maxDetections)
+		dets, err := c.cfg.Source.Detections(r.Context(), from, to, nil, maxDetections)
 		if err != nil {
 			return err
 		}
+		d.Truncated = truncated(len(dets), maxDetections)
 		byID := map[string][]spec.DetectionRecord{}
 		for _, det := range dets {
 			byID[det.ID] = append(byID[det.ID], det)
@@ -447,8 +522,11 @@ type patternData struct {
 	Rule        *matcher.Rule
 	From, To    time.Time
 	Timeline    []timelineCell
-	Occurrences []occurrence
-	Truncated   bool
+	Occurrences []occurrence // newest first
+	OccCapped   int          // maxOccurrences when there are more
+	// Truncated is the number of occurrences read when that hit the cap
+	// (the newest only), else 0.
+	Truncated int
 }
 
 // zoomAround is the whole-minute window around [start, end] (at most
@@ -494,13 +572,16 @@ func (c *Console) pattern(w http.ResponseWriter, r *http.Request, _ *session) er
 	if d.Pattern == nil && d.Rule == nil {
 		return errNotFound
 	}
-	dets, err := c.cfg.Source.Detections(r.Context(), from, to, id, maxDetections)
+	dets, err := c.cfg.Source.Detections(r.Context(), from, to, []string{id}, maxDetections)
 	if err != nil {
 		return err
 	}
-	d.Truncated = len(dets) >= maxDetections
+	d.Truncated = truncated(len(dets), maxDetections)
 	d.Timeline = timeline(dets, from, to, 48)
-	for i := len(dets) - 1; i >= 0 && len(d.Occurrences) < 500; i-- { // newest first
+	if len(dets) > maxOccurrences {
+		d.OccCapped = maxOccurrences
+	}
+	for i := 0; i < len(dets) && len(d.Occurrences) < maxOccurrences; i++ {
 		zf, zt := zoomAround(dets[i].Start, dets[i].End)
 		d.Occurrences = append(d.Occurrences, occurrence{DetectionRecord: dets[i], ZoomFrom: zf, ZoomTo: zt, Took: dets[i].End.Sub(dets[i].Start)})
 	}
@@ -577,29 +658,39 @@ func (c *Console) sources(w http.ResponseWriter, r *http.Request, _ *session) er
 		}
 	}
 	var alerts []spec.DetectionRecord
+	var capped []string // rules whose alerts hit the cap
 	cat, _, err := c.published(r)
 	if err != nil {
 		return err
 	}
 	if cat != nil {
-		to := c.cfg.Now()
+		var ids []string
 		for _, ru := range cat.Rules {
-			if ru.Type != matcher.RuleAbsence {
-				continue
+			if ru.Type == matcher.RuleAbsence && !slices.Contains(ids, ru.ID) {
+				ids = append(ids, ru.ID)
 			}
-			ds, err := c.cfg.Source.Detections(r.Context(), to.Add(-heatSpan), to, ru.ID, maxAnomalies)
-			if err != nil {
+		}
+		if len(ids) > 0 {
+			to := c.cfg.Now()
+			if alerts, err = c.cfg.Source.Detections(r.Context(), to.Add(-heatSpan), to, ids, maxAnomalies); err != nil {
 				return err
 			}
-			alerts = append(alerts, ds...)
 		}
-		slices.SortFunc(alerts, func(a, b spec.DetectionRecord) int { return b.Start.Compare(a.Start) })
+		per := map[string]int{}
+		for _, a := range alerts {
+			if per[a.ID]++; per[a.ID] == maxAnomalies {
+				capped = append(capped, a.ID)
+			}
+		}
+		slices.SortStableFunc(alerts, func(a, b spec.DetectionRecord) int { return b.Start.Compare(a.Start) })
 	}
 	c.render(w, r, http.StatusOK, "sources", view{Title: "Sources", Nav: "sources", Data: struct {
 		Sources []spec.SourceHealth
 		Silent  int
 		Alerts  []spec.DetectionRecord
-	}{srcs, silent, alerts}})
+		Capped  []string // rules of which only the newest PerRule alerts are shown
+		PerRule int
+	}{srcs, silent, alerts, capped, maxAnomalies}})
 	return nil
 }
 

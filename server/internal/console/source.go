@@ -22,9 +22,10 @@ type Source interface {
 	// [from, to).
 	Heatmap(ctx context.Context, from, to time.Time, window time.Duration) (Heatmap, error)
 	// Detections lists platform detections (the "detections" stream)
-	// starting in [from, to), oldest first, at most limit; id, when set,
-	// keeps one pattern or rule.
-	Detections(ctx context.Context, from, to time.Time, id string, limit int) ([]spec.DetectionRecord, error)
+	// starting in [from, to), newest first: at most limit of all, or, when
+	// ids are given, at most limit of each of those patterns or rules
+	// (listed id after id). One call is one entry of the access audit.
+	Detections(ctx context.Context, from, to time.Time, ids []string, limit int) ([]spec.DetectionRecord, error)
 	// Lines returns the platform's lines of [from, to), oldest first, at
 	// most limit (audited).
 	Lines(ctx context.Context, from, to time.Time, limit int) ([]spec.LogRecord, error)
@@ -62,11 +63,16 @@ type Operator struct {
 
 // Heatmap is the platform's lines per component per window: Counts[i][w]
 // is the count of Components[i] in the window starting at From + w*Window.
+// The components are a bounded number of the largest; Other, when not nil,
+// sums the lines of the rest: Folded more components (and, possibly, lines
+// counted without their component's name).
 type Heatmap struct {
 	From       time.Time
 	Window     time.Duration
 	Components []string
 	Counts     [][]int
+	Other      []int
+	Folded     int
 }
 
 type operatorKey struct{}
