@@ -27,8 +27,9 @@ const maxRSS = 1 << 30
 
 // TestOverload is issue 7 item 3. It measures what the server sustains
 // (closed loop: HTTP senders waiting for each answer, syslog writers
-// blocked by TCP flow control), then offers three times that, open loop,
-// over HTTP and syslog TCP at once, and checks that:
+// blocked by TCP flow control; the best of two measurements per
+// transport), then offers three times that, open loop, over HTTP and
+// syslog TCP at once, and checks that:
 //
 //   - the server pushes back rather than giving way: HTTP ingest is
 //     answered 200 or 429 only (no 5xx, no dropped connection), and the
@@ -39,6 +40,13 @@ const maxRSS = 1 << 30
 //     VmRSS) stays under 1 GiB;
 //   - /healthz and the tenant's notification poll (the SDK, verifying the
 //     chain) answer throughout, every sample;
+//   - it does push back on both transports (429 or senders held; syslog
+//     writers a second or more behind). Both transports feed the platform
+//     stream, so together they offer more than three times what its
+//     pipeline takes, and the pipeline lag bound (--max-lag) is what
+//     refuses it. A round met without pushback means the measurement was
+//     low (the machine busier then): the test measures again, keeps the
+//     best figures, and offers three times those, up to three rounds;
 //   - when the load drops it takes lines again (200) and its pipeline
 //     catches up, and its closed-loop rate is back to at least a fifth of
 //     what it was (a loose bound on purpose: the machine is shared, the
@@ -80,39 +88,57 @@ func overload(t *testing.T, backend proc.Backend) {
 	ld := newLoad(f, gen)
 	t.Logf("set up in %s", time.Since(began).Round(time.Millisecond))
 
-	before := ld.closedLoop(ctx, t, measure)
-	t.Logf("sustained (closed loop, %s): HTTP %.0f lines/s, syslog %.0f lines/s", measure, before.http, before.syslog)
+	// What the server sustains is the best of two closed-loop measurements,
+	// taken while nothing else of the test runs, so that a burst of work
+	// elsewhere on the machine (other packages' tests) during one does not
+	// make "three times" a load the server takes.
+	before := ld.capacity(ctx, t, measure, rates{})
 	if before.http == 0 || before.syslog == 0 {
 		t.Fatalf("nothing sustained: %+v", before)
 	}
 
-	smp := startSampler(ctx, f)
-	res := ld.openLoop(ctx, 3*before.http, 3*before.syslog, overload)
-	samples := smp.stop()
-	hwm := procStatus(f.srv.Pid(), "VmHWM")
-	t.Logf("overload (open loop, %s): offered HTTP %.0f lines/s, syslog %.0f lines/s", overload, 3*before.http, 3*before.syslog)
-	t.Logf("  HTTP: %d lines acknowledged (%.0f/s), %d requests 429, %d not started (256 in flight), answers %v, %d without an answer",
-		res.acked, float64(res.acked)/overload.Seconds(), res.answers[http.StatusTooManyRequests], res.shed, res.answers, res.transport)
-	t.Logf("  syslog: %d of %d scheduled lines written, writes up to %s behind schedule", res.written, res.scheduled, res.behind.Round(time.Millisecond))
-	t.Logf("  memory: peak %d MiB (VmHWM), highest sample %d MiB; /healthz %d samples, slowest %s; tenant poll %d samples, slowest %s",
-		hwm>>20, samples.rss>>20, samples.health, samples.healthMax.Round(time.Millisecond), samples.polls, samples.pollMax.Round(time.Millisecond))
+	// A round the server met without pushing back on both transports shows
+	// that the figures it was offered three times of were low (the machine
+	// was busier while they were measured): the best of these and of two
+	// new measurements is taken, and the round offered again, up to three
+	// rounds. The checks of how the server holds (answers, memory, health
+	// and polls) apply to every round.
+	var res overloadResult
+	var hwm uint64
+	for round := 1; ; round++ {
+		smp := startSampler(ctx, f)
+		res = ld.openLoop(ctx, 3*before.http, 3*before.syslog, overload)
+		samples := smp.stop()
+		hwm = procStatus(f.srv.Pid(), "VmHWM")
+		t.Logf("overload %d (open loop, %s): offered HTTP %.0f lines/s, syslog %.0f lines/s", round, overload, 3*before.http, 3*before.syslog)
+		t.Logf("  HTTP: %d lines acknowledged (%.0f/s), %d requests 429, %d not started (256 in flight), answers %v, %d without an answer",
+			res.acked, float64(res.acked)/overload.Seconds(), res.answers[http.StatusTooManyRequests], res.shed, res.answers, res.transport)
+		t.Logf("  syslog: %d of %d scheduled lines written, writes up to %s behind schedule", res.written, res.scheduled, res.behind.Round(time.Millisecond))
+		t.Logf("  memory: peak %d MiB (VmHWM), highest sample %d MiB; /healthz %d samples, slowest %s; tenant poll %d samples, slowest %s",
+			hwm>>20, samples.rss>>20, samples.health, samples.healthMax.Round(time.Millisecond), samples.polls, samples.pollMax.Round(time.Millisecond))
 
-	if hwm == 0 || hwm >= maxRSS || samples.rss >= maxRSS {
-		t.Errorf("resident memory: peak %d bytes, sampled %d, bound %d", hwm, samples.rss, maxRSS)
-	}
-	for _, e := range samples.errs {
-		t.Errorf("during overload: %v", e)
-	}
-	if samples.health == 0 || samples.polls == 0 {
-		t.Errorf("no samples: %+v", samples)
-	}
-	for code, n := range res.answers {
-		if code != http.StatusOK && code != http.StatusTooManyRequests {
-			t.Errorf("HTTP ingest answered %d to %d requests under overload", code, n)
+		if hwm == 0 || hwm >= maxRSS || samples.rss >= maxRSS {
+			t.Errorf("resident memory: peak %d bytes, sampled %d, bound %d", hwm, samples.rss, maxRSS)
 		}
-	}
-	if res.transport > 0 {
-		t.Errorf("%d HTTP ingest requests got no answer under overload", res.transport)
+		for _, e := range samples.errs {
+			t.Errorf("during overload: %v", e)
+		}
+		if samples.health == 0 || samples.polls == 0 {
+			t.Errorf("no samples: %+v", samples)
+		}
+		for code, n := range res.answers {
+			if code != http.StatusOK && code != http.StatusTooManyRequests {
+				t.Errorf("HTTP ingest answered %d to %d requests under overload", code, n)
+			}
+		}
+		if res.transport > 0 {
+			t.Errorf("%d HTTP ingest requests got no answer under overload", res.transport)
+		}
+		if res.pushedBack() || round == 3 || t.Failed() {
+			break
+		}
+		t.Logf("overload %d: the server took three times the measured rates on one transport without pushing back; measuring again", round)
+		before = ld.capacity(ctx, t, measure, before)
 	}
 	if res.answers[http.StatusTooManyRequests]+res.shed == 0 {
 		t.Errorf("offered three times the sustained HTTP rate, the server neither answered 429 nor held the senders back")
@@ -230,6 +256,19 @@ func (ld *load) frames() []byte {
 
 type rates struct{ http, syslog float64 }
 
+// capacity is the best, per transport, of floor and two closed-loop
+// measurements of d each.
+func (ld *load) capacity(ctx context.Context, t *testing.T, d time.Duration, floor rates) rates {
+	t.Helper()
+	best := floor
+	for try := range 2 {
+		r := ld.closedLoop(ctx, t, d)
+		t.Logf("sustained (closed loop, %s, try %d): HTTP %.0f lines/s, syslog %.0f lines/s", d, try+1, r.http, r.syslog)
+		best = rates{max(best.http, r.http), max(best.syslog, r.syslog)}
+	}
+	return best
+}
+
 // closedLoop measures, for d each, what the server takes from 4 HTTP
 // senders (each waits for its answer; acknowledged lines) and then from 2
 // syslog writers (each held by TCP flow control; the lines the server
@@ -296,6 +335,14 @@ type overloadResult struct {
 	scheduled int64
 	written   int64
 	behind    time.Duration // the most a syslog writer was behind its schedule
+}
+
+// pushedBack reports whether the server held back both transports: HTTP
+// requests answered 429 or not started (every slot waiting for an answer),
+// and syslog writers held by TCP flow control a second or more behind
+// their schedule.
+func (r overloadResult) pushedBack() bool {
+	return r.answers[http.StatusTooManyRequests]+r.shed > 0 && r.behind >= time.Second
 }
 
 // openLoop offers httpRate and syslogRate lines per second for d, whatever

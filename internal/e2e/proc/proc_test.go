@@ -74,3 +74,40 @@ func TestServerLifecycle(t *testing.T) {
 		})
 	}
 }
+
+// TestRestartWaitsForATakenPort: a port the crashed server listened on,
+// taken by another process while it was down, makes the restart fail to
+// bind; Restart tries again until the port is free and the server is back
+// on the same ports.
+func TestRestartWaitsForATakenPort(t *testing.T) {
+	s := Start(t, Options{})
+	s.Kill()
+	l, err := net.Listen("tcp", s.SyslogTCP)
+	if err != nil {
+		t.Fatalf("taking the syslog port of the killed server: %v", err)
+	}
+	freed := make(chan struct{})
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		l.Close()
+		close(freed)
+	}()
+	tcp := s.SyslogTCP
+	s.Restart()
+	<-freed
+	if s.SyslogTCP != tcp {
+		t.Fatalf("restart moved syslog from %s to %s", tcp, s.SyslogTCP)
+	}
+	c, err := net.DialTimeout("tcp", s.SyslogTCP, 5*time.Second)
+	if err != nil {
+		t.Fatalf("syslog after the restart: %v", err)
+	}
+	c.Close()
+	log, err := os.ReadFile(s.LogFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "address already in use") || !strings.Contains(string(log), "=== proc: start 3 ") {
+		t.Fatalf("the restart did not meet the taken port and try again:\n%s", log)
+	}
+}

@@ -3,6 +3,7 @@ package proc
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -104,13 +106,43 @@ func Start(t testing.TB, o Options) *Server {
 
 // Restart starts the server again (after [Server.Stop] or [Server.Kill];
 // a running server is killed first) on the same data, store and ports.
+// Another process may have taken one of the ports while the server was
+// down (an outgoing connection gets its local port from the same range):
+// a start that fails to bind is tried again, every half second for up to
+// [rebindTimeout].
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.Kill()
 	s.start()
 }
 
+// rebindTimeout bounds how long [Server.Restart] waits for a port another
+// process took to be free again.
+const rebindTimeout = 30 * time.Second
+
+// errPortTaken is a start that ended because a port was in use.
+var errPortTaken = errors.New("a port is in use")
+
 func (s *Server) start() {
+	s.t.Helper()
+	deadline := time.Now().Add(rebindTimeout)
+	for {
+		err := s.startOnce()
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, errPortTaken) || time.Now().After(deadline) {
+			s.t.Fatal(err)
+		}
+		s.t.Logf("proc: start %d of hisoka serve could not bind a port another process has; trying again", s.starts)
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// startOnce starts the process and waits until it is ready; an error
+// (errPortTaken when a restart could not bind one of the ports) leaves
+// nothing running.
+func (s *Server) startOnce() error {
 	s.t.Helper()
 	first := s.URL == ""
 	api, tcp, tls, udp := "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
@@ -127,7 +159,7 @@ func (s *Server) start() {
 	args = append(args, s.opts.Args...)
 	logf, err := os.OpenFile(s.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		s.t.Fatal(err)
+		return err
 	}
 	s.starts++
 	fmt.Fprintf(logf, "=== proc: start %d at %s\n", s.starts, time.Now().UTC().Format(time.RFC3339Nano))
@@ -139,7 +171,7 @@ func (s *Server) start() {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		s.t.Fatalf("proc: starting hisoka serve: %v", err)
+		return fmt.Errorf("proc: starting hisoka serve: %w", err)
 	}
 	done := make(chan struct{})
 	s.mu.Lock()
@@ -155,10 +187,13 @@ func (s *Server) start() {
 	}()
 
 	deadline := time.After(startTimeout)
-	fail := func(why string) {
-		s.t.Helper()
+	fail := func(why string) error {
 		s.Kill()
-		s.t.Fatalf("proc: hisoka serve %s; stderr:\n%s", why, tail(s.LogFile, 16<<10))
+		err := fmt.Errorf("proc: hisoka serve %s; stderr:\n%s", why, tail(s.LogFile, 16<<10))
+		if !first && tap.portTaken.Load() {
+			err = fmt.Errorf("%w: %w", errPortTaken, err)
+		}
+		return err
 	}
 	if first {
 		// The server logs the addresses it listens on (ports chosen by the
@@ -169,9 +204,9 @@ func (s *Server) start() {
 			case l := <-tap.found:
 				addrs[l.key] = l.addr
 			case <-done:
-				fail("exited before listening")
+				return fail("exited before listening")
 			case <-deadline:
-				fail("did not listen in time")
+				return fail("did not listen in time")
 			}
 		}
 		s.URL = "http://" + addrs["http"]
@@ -183,14 +218,14 @@ func (s *Server) start() {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 		}
 		select {
 		case <-done:
-			fail("exited before it was ready")
+			return fail("exited before it was ready")
 		case <-deadline:
-			fail("was not ready in time")
+			return fail("was not ready in time")
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -262,11 +297,12 @@ func (s *Server) signal(sig syscall.Signal, wait time.Duration) error {
 }
 
 // listenTap copies the server's output to the log file and picks out the
-// lines saying where it listens.
+// lines saying where it listens, or that a port is in use.
 type listenTap struct {
-	f     *os.File
-	buf   []byte
-	found chan listenLine
+	f         *os.File
+	buf       []byte
+	found     chan listenLine
+	portTaken atomic.Bool
 }
 
 type listenLine struct{ key, addr string } // key: http, tcp, tls or udp
@@ -281,6 +317,9 @@ func (l *listenTap) Write(p []byte) (int, error) {
 		}
 		line := l.buf[:i]
 		l.buf = l.buf[i+1:]
+		if bytes.Contains(line, []byte("address already in use")) {
+			l.portTaken.Store(true)
+		}
 		if !bytes.Contains(line, []byte(" listening")) {
 			continue
 		}
