@@ -60,7 +60,10 @@ func run(ctx context.Context, args []string, e *env) error {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
+			if err := c.run(ctx, e, args[1:]); !errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return nil // the command's usage was asked for, and printed
 		}
 	}
 	_ = usage(e.stderr)
@@ -105,7 +108,7 @@ func envOr(e *env, k, def string) string {
 func parse(fs *flag.FlagSet, args []string, positional bool) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return fmt.Errorf("%w: %s", errUsage, fs.Name())
+			return fmt.Errorf("%w: %s: %w", errUsage, fs.Name(), err) // run answers nil
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

@@ -30,7 +30,7 @@ func newFlags(e *env, name, args string) *flag.FlagSet {
 
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err) // -h: run answers nil
 	}
 	return nil
 }

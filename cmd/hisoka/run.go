@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -56,7 +57,10 @@ func run(ctx context.Context, args []string, e *env) error {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
+			if err := c.run(ctx, e, args[1:]); !errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return nil // the command's usage was asked for, and printed
 		}
 	}
 	_ = usage(e.stderr)

@@ -37,3 +37,17 @@ func TestHelpListsEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandHelpIsNotAnError: -h on a command prints its flags and
+// succeeds; a bad flag stays a usage error.
+func TestCommandHelpIsNotAnError(t *testing.T) {
+	for _, args := range [][]string{{"match", "-h"}, {"templates", "--help"}, {"bench", "-h"}, {"admin", "tenants", "-h"}, {"serve", "-h"}} {
+		_, stderr, err := runForTest(t, "", args...)
+		if err != nil || !strings.Contains(stderr, "-") {
+			t.Errorf("%v: err %v, stderr %q", args, err, stderr)
+		}
+	}
+	if _, _, err := runForTest(t, "", "match", "--no-such-flag"); !errors.Is(err, errUsage) {
+		t.Fatalf("bad flag: %v, want errUsage", err)
+	}
+}
