@@ -21,7 +21,7 @@ type consoleSource struct{ s *Server }
 var _ console.Source = consoleSource{}
 
 func newConsole(s *Server) (*console.Console, error) {
-	return console.New(console.Config{Source: consoleSource{s}, Logger: s.log, Status: s.errors.Status, Rand: s.svc.rnd, Now: s.svc.now})
+	return console.New(console.Config{Source: consoleSource{s}, Logger: s.log, Status: s.errors.Status, Rand: s.svc.rnd, Now: s.svc.now, Origin: s.cfg.Console.Origin})
 }
 
 // SignIn verifies token as auth.Middleware does and accepts operators only.

@@ -535,3 +535,51 @@ func TestConsoleNewestFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleBehindProxy: with console.origin set to the https origin a
+// TLS-terminating proxy serves, the console, reached over plain HTTP,
+// takes forms from that origin (and not from its own address), and its
+// cookies are Secure. A form over the body limit is a 413 page, not a
+// "sign in again".
+func TestConsoleBehindProxy(t *testing.T) {
+	const public = "https://ops.example.net"
+	l := startLiveWith(t, t.TempDir(), func(c *server.Config) {
+		c.Console.Origin = public
+		c.Limits.MaxBodyBytes = 256 << 10
+		c.Limits.MaxDecodedBytes = 256 << 10
+	})
+	op := l.console()
+	if st, _, _ := op.get("/ui/signin"); st != http.StatusOK {
+		t.Fatalf("GET /ui/signin: %d", st)
+	}
+	if ck := op.cookies["hisoka_ui_signin"]; ck == nil || !ck.Secure {
+		t.Fatalf("sign-in cookie %+v, want Secure", ck)
+	}
+	form := url.Values{"token": {l.op}, "csrf": {op.csrf}}
+	if st, body, _ := op.do(http.MethodPost, "/ui/signin", form, l.url); st != http.StatusForbidden || !strings.Contains(body, "sign in again") {
+		t.Fatalf("sign-in from the backend's own origin: %d", st)
+	}
+	if st, _, resp := op.do(http.MethodPost, "/ui/signin", form, public); st != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/heatmap" {
+		t.Fatalf("sign-in from the public origin: %d", st)
+	}
+	if ck := op.cookies["hisoka_ui"]; ck == nil || !ck.Secure || !ck.HttpOnly {
+		t.Fatalf("session cookie %+v, want Secure", ck)
+	}
+	op.get("/ui/catalogues")
+	upload := func(size int, origin string) (int, string) {
+		st, body, _ := op.do(http.MethodPost, "/ui/catalogues/upload", url.Values{"csrf": {op.csrf}, "catalogue": {strings.Repeat("x", size)}}, origin)
+		return st, body
+	}
+	if st, body := upload(10, public); st != http.StatusBadRequest && st != http.StatusUnprocessableEntity {
+		t.Errorf("upload of a bad catalogue from the public origin: %d %s", st, body)
+	}
+	if st, _ := upload(10, l.url); st != http.StatusForbidden {
+		t.Errorf("upload from the backend's own origin: %d, want 403", st)
+	}
+	for _, path := range []string{"/ui/catalogues/upload", "/ui/signin"} {
+		st, body, _ := op.do(http.MethodPost, path, url.Values{"csrf": {op.csrf}, "catalogue": {strings.Repeat("x", 300<<10)}}, public)
+		if st != http.StatusRequestEntityTooLarge || !strings.Contains(body, "request body too large") {
+			t.Errorf("POST %s over the body limit: %d, want 413", path, st)
+		}
+	}
+}

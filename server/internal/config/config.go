@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/hisoka-project/hisoka/server/internal/console"
 )
 
 // ErrInvalid is wrapped by every configuration error. Messages name the
@@ -23,14 +25,15 @@ var ErrInvalid = errors.New("config: invalid")
 
 // Config is the server configuration.
 type Config struct {
-	DataDir   string `yaml:"data_dir"`
-	Redis     string `yaml:"redis"` // redis:// URL; empty means the embedded store
-	LogLevel  string `yaml:"log_level"`
-	LogFormat string `yaml:"log_format"`
-	HTTP      HTTP   `yaml:"http"`
-	Syslog    Syslog `yaml:"syslog"`
-	Auth      Auth   `yaml:"auth"`
-	Limits    Limits `yaml:"limits"`
+	DataDir   string  `yaml:"data_dir"`
+	Redis     string  `yaml:"redis"` // redis:// URL; empty means the embedded store
+	LogLevel  string  `yaml:"log_level"`
+	LogFormat string  `yaml:"log_format"`
+	HTTP      HTTP    `yaml:"http"`
+	Syslog    Syslog  `yaml:"syslog"`
+	Auth      Auth    `yaml:"auth"`
+	Limits    Limits  `yaml:"limits"`
+	Console   Console `yaml:"console"`
 	// Alerts are operator webhooks for platform detections (YAML only).
 	Alerts []AlertSink `yaml:"alerts"`
 }
@@ -52,6 +55,17 @@ type HTTP struct {
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Console configures the operator console at /ui.
+type Console struct {
+	// Origin is the console's public origin as browsers see it,
+	// scheme://host[:port] (e.g. https://ops.example.net), for a server
+	// behind a TLS-terminating reverse proxy: the console accepts forms
+	// only from that origin, and an https origin makes its cookies Secure.
+	// Empty (the default): each request's own origin, https only when it
+	// reached the server over TLS.
+	Origin string `yaml:"origin"`
 }
 
 // Syslog configures the syslog listeners; an empty address disables one.
@@ -197,6 +211,11 @@ func (c Config) Validate() error {
 	default:
 		return bad("log_format (json, text)")
 	}
+	if c.Console.Origin != "" {
+		if _, err := console.ParseOrigin(c.Console.Origin); err != nil {
+			return bad("console.origin (http(s)://host[:port], nothing else)")
+		}
+	}
 	for _, a := range c.Alerts {
 		u, err := url.Parse(a.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || a.Name == "" || (a.Secret == "") == (a.SecretFile == "") {
@@ -274,6 +293,7 @@ func Fields() []Field {
 		{"limits.max_records_per_request", "HISOKA_MAX_RECORDS", "max-records", "most lines in one request", integer(func(c *Config) *int { return &c.Limits.MaxRecordsPerRequest })},
 		{"limits.tenant_lines_per_second", "HISOKA_TENANT_RATE", "tenant-rate", "lines per second per tenant", float(func(c *Config) *float64 { return &c.Limits.TenantLinesPerSecond })},
 		{"limits.max_pipeline_lag", "HISOKA_MAX_LAG", "max-lag", "acknowledged lines per stream the matcher may fall behind before ingestion slows", integer(func(c *Config) *int { return &c.Limits.MaxPipelineLag })},
+		{"console.origin", "HISOKA_CONSOLE_ORIGIN", "console-origin", "the console's public origin behind a TLS-terminating proxy, e.g. https://ops.example.net (empty: each request's own)", str(func(c *Config) *string { return &c.Console.Origin })},
 		{"limits.tenant_burst", "HISOKA_TENANT_BURST", "tenant-burst", "line burst per tenant", integer(func(c *Config) *int { return &c.Limits.TenantBurst })},
 	}
 }

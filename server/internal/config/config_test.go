@@ -27,6 +27,10 @@ func TestDefaults(t *testing.T) {
 
 func TestLayers(t *testing.T) {
 	file := "testdata/hisoka.yaml"
+	consoleFile := filepath.Join(t.TempDir(), "console.yaml")
+	if err := os.WriteFile(consoleFile, []byte("console:\n  origin: https://ops.example.net\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name  string
 		args  []string
@@ -47,6 +51,16 @@ func TestLayers(t *testing.T) {
 				return c.DataDir == "/srv/flag" && c.HTTP.Addr == "127.0.0.1:9000" && c.Redis == "redis://:pw@r:6379/0"
 			}},
 		{"last flag wins", []string{"--data", "/a", "--data", "/b"}, nil, func(c Config) bool { return c.DataDir == "/b" }},
+		{"console origin from the environment", nil, map[string]string{"HISOKA_CONSOLE_ORIGIN": "https://ops.example.net"}, func(c Config) bool {
+			return c.Console.Origin == "https://ops.example.net"
+		}},
+		{"console origin from a flag", []string{"--console-origin", "https://ops.example.net:8443"}, nil, func(c Config) bool {
+			return c.Console.Origin == "https://ops.example.net:8443"
+		}},
+		{"console origin from the file", []string{"--config", consoleFile}, nil, func(c Config) bool {
+			return c.Console.Origin == "https://ops.example.net"
+		}},
+		{"no console origin by default", nil, nil, func(c Config) bool { return c.Console.Origin == "" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,6 +104,8 @@ func TestErrors(t *testing.T) {
 		{"zero line limit", []string{"--max-line", "0"}, nil},
 		{"decoded below body", []string{"--max-body", "2MiB", "--max-decoded", "1MiB"}, nil},
 		{"stray argument", []string{"extra"}, nil},
+		{"console origin with a path", []string{"--console-origin", "https://ops.example.net/secret"}, nil},
+		{"console origin without a scheme", nil, map[string]string{"HISOKA_CONSOLE_ORIGIN": "ops.example.net"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,6 +30,12 @@ type Config struct {
 	SessionTTL time.Duration
 	// MaxSessions bounds the sessions held; zero means 1024.
 	MaxSessions int
+	// Origin is the console's public origin (scheme://host[:port]) as
+	// browsers see it, for a console behind a TLS-terminating reverse
+	// proxy: forms must come from it, and an https origin makes the
+	// cookies Secure. Empty: the origin of each request as it reached the
+	// server (its Host, https when it came over TLS).
+	Origin string
 }
 
 // DefaultSessionTTL is the longest a session lasts unless configured.
@@ -37,6 +44,7 @@ const DefaultSessionTTL = 12 * time.Hour
 // Console serves the operator console's pages.
 type Console struct {
 	cfg      Config
+	origin   *url.URL // parsed Config.Origin; nil when unset
 	sessions *sessions
 	key      []byte // binds the sign-in form's CSRF token to its cookie
 	pages    *pages
@@ -68,6 +76,14 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Status == nil {
 		cfg.Status = func(error) (int, string) { return http.StatusInternalServerError, "internal error" }
 	}
+	var origin *url.URL
+	if cfg.Origin != "" {
+		u, err := ParseOrigin(cfg.Origin)
+		if err != nil {
+			return nil, err
+		}
+		origin = u
+	}
 	key := make([]byte, 32)
 	if _, err := io.ReadFull(cfg.Rand, key); err != nil {
 		return nil, fmt.Errorf("console: randomness: %w", err)
@@ -76,7 +92,7 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Console{cfg: cfg, sessions: newSessions(cfg.MaxSessions), key: key, pages: p}, nil
+	return &Console{cfg: cfg, origin: origin, sessions: newSessions(cfg.MaxSessions), key: key, pages: p}, nil
 }
 
 // Routes lists every console route. Pages need a session (without one
@@ -120,12 +136,52 @@ func headers(w http.ResponseWriter) {
 	h.Set("Cache-Control", "no-store")
 }
 
+// ErrBadOrigin is returned by [ParseOrigin] (and [New]) for an origin that
+// is not an http or https scheme and host with nothing else.
+var ErrBadOrigin = errors.New("console: origin must be http(s)://host[:port] and nothing else")
+
+// ParseOrigin parses a public origin such as https://ops.example.net.
+func ParseOrigin(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" ||
+		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return nil, ErrBadOrigin
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, ErrBadOrigin
+		}
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
+
 // Errors of the console itself, shown with fixed messages.
 var (
 	errBadInput  = errors.New("console: bad input")
 	errNotFound  = errors.New("console: not found")
 	errForbidden = errors.New("console: cross-site or unauthenticated form")
+	errTooLarge  = errors.New("console: form too large")
 )
+
+// maxFormBytes bounds a console form's body (an uploaded catalogue is the
+// largest); the server's own body limit may be lower.
+const maxFormBytes = 8 << 20
+
+// parseForm reads a POST's form, so that a body over a limit (the
+// console's or the server's) is a 413 and any other unreadable body a
+// 400, not a form without its CSRF token.
+func (c *Console) parseForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	err := r.ParseForm()
+	if err == nil {
+		return nil
+	}
+	var mbe *http.MaxBytesError
+	if status, _ := c.cfg.Status(err); errors.As(err, &mbe) || status == http.StatusRequestEntityTooLarge {
+		return fmt.Errorf("%w: %w", errTooLarge, err)
+	}
+	return fmt.Errorf("%w: %w", errBadInput, err)
+}
 
 // handler is a console page: it writes its answer or returns an error,
 // which becomes a fixed message page.
@@ -163,8 +219,12 @@ func (c *Console) page(h handler) http.Handler {
 func (c *Console) form(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		headers(w)
+		if err := c.parseForm(w, r); err != nil {
+			c.fail(w, r, err)
+			return
+		}
 		ss := c.session(r)
-		if ss == nil || !sameOrigin(r) || !equal(r.PostFormValue("csrf"), ss.csrf) {
+		if ss == nil || !sameOrigin(r, c.origin) || !equal(r.PostFormValue("csrf"), ss.csrf) {
 			c.fail(w, r, errForbidden)
 			return
 		}
@@ -184,11 +244,12 @@ func (c *Console) session(r *http.Request) *session {
 }
 
 // sameOrigin reports whether a POST comes from a page of this server: its
-// Origin header names this server as the request reached it, or, where the
+// Origin header names origin (when not nil: the configured public origin)
+// or else this server as the request reached it, or, where the
 // browser sends "Origin: null" (as Chromium does for a form posted under
 // Referrer-Policy: no-referrer), its Sec-Fetch-Site is "same-origin".
 // Without either header, or with any other value, it does not.
-func sameOrigin(r *http.Request) bool {
+func sameOrigin(r *http.Request, origin *url.URL) bool {
 	site := r.Header.Get("Sec-Fetch-Site")
 	if site != "" && site != "same-origin" {
 		return false
@@ -201,11 +262,20 @@ func sameOrigin(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	scheme := "http"
+	scheme, host := "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return u.Scheme == scheme && strings.EqualFold(u.Host, r.Host) && u.Path == "" && u.RawQuery == "" && u.User == nil
+	if origin != nil {
+		scheme, host = origin.Scheme, origin.Host
+	}
+	return u.Scheme == scheme && strings.EqualFold(u.Host, host) && u.Path == "" && u.RawQuery == "" && u.User == nil
+}
+
+// secure reports whether the console's cookies are Secure: the request
+// came over TLS, or the configured public origin is https.
+func (c *Console) secure(r *http.Request) bool {
+	return r.TLS != nil || (c.origin != nil && c.origin.Scheme == "https")
 }
 
 // fail answers with a fixed message page; the error itself goes to the log.
@@ -220,6 +290,8 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusBadRequest, "bad request"
 	case errors.Is(err, errNotFound):
 		status, msg = http.StatusNotFound, "not found"
+	case errors.Is(err, errTooLarge):
+		status, msg = http.StatusRequestEntityTooLarge, "request body too large"
 	case errors.Is(err, errForbidden):
 		status, msg = http.StatusForbidden, "forbidden: sign in again and use the console's own forms"
 	default:

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -47,8 +48,72 @@ func TestSameOrigin(t *testing.T) {
 		if c.tls {
 			r.TLS = &tls.ConnectionState{}
 		}
-		if got := sameOrigin(r); got != c.want {
+		if got := sameOrigin(r, nil); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestSameOriginBehindProxy: with a public origin configured (a console
+// behind a TLS-terminating reverse proxy, reached over plain HTTP under
+// another Host), forms must come from that origin and no other, and the
+// cookies are Secure.
+func TestSameOriginBehindProxy(t *testing.T) {
+	public, err := ParseOrigin("https://ops.example.net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		origin string
+		want   bool
+	}{
+		{"the public origin", "https://ops.example.net", true},
+		{"the public origin, host case differs", "https://OPS.example.net", true},
+		{"the backend as the proxy reaches it", "http://10.0.0.5:8080", false},
+		{"the public host over plain HTTP", "http://ops.example.net", false},
+		{"another port of the public host", "https://ops.example.net:8443", false},
+		{"another host", "https://evil.example", false},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "http://10.0.0.5:8080/ui/signin", nil)
+		r.Header.Set("Origin", c.origin)
+		if got := sameOrigin(r, public); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+	r := httptest.NewRequest(http.MethodGet, "http://10.0.0.5:8080/ui/signin", nil)
+	if (&Console{origin: public}).secure(r) != true || (&Console{}).secure(r) != false {
+		t.Error("cookies Secure only with an https public origin (or TLS)")
+	}
+	if (&Console{origin: &url.URL{Scheme: "http", Host: "ops.example.net"}}).secure(r) {
+		t.Error("an http public origin makes Secure cookies")
+	}
+}
+
+// TestParseOrigin: a public origin is a scheme and a host, nothing else.
+func TestParseOrigin(t *testing.T) {
+	for s, want := range map[string]string{
+		"https://ops.example.net":       "https://ops.example.net",
+		"https://ops.example.net/":      "https://ops.example.net",
+		"http://ops.example.net:8080":   "http://ops.example.net:8080",
+		"https://[::1]:8443":            "https://[::1]:8443",
+		"":                              "",
+		"ops.example.net":               "", // no scheme
+		"ftp://ops.example.net":         "",
+		"https://":                      "",
+		"https://ops.example.net/ui":    "", // a path
+		"https://ops.example.net?x=1":   "",
+		"https://ops.example.net#x":     "",
+		"https://a@ops.example.net":     "",
+		"https:ops.example.net":         "", // opaque
+		"https://ops.example.net:99999": "", // no such port
+	} {
+		u, err := ParseOrigin(s)
+		switch {
+		case want == "" && err == nil:
+			t.Errorf("%q accepted as %v", s, u)
+		case want != "" && (err != nil || u.String() != want):
+			t.Errorf("%q: %v, %v; want %s", s, u, err, want)
 		}
 	}
 }

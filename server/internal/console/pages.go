@@ -68,7 +68,7 @@ func (c *Console) signinForm(w http.ResponseWriter, r *http.Request, _ *session)
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, cookie(r, signinCookie, nonce, c.cfg.Now().Add(time.Hour)))
+	http.SetCookie(w, cookie(c.secure(r), signinCookie, nonce, c.cfg.Now().Add(time.Hour)))
 	c.render(w, r, http.StatusOK, "signin", view{Title: "Sign in", Data: signinToken(c.key, nonce)})
 	return nil
 }
@@ -76,8 +76,11 @@ func (c *Console) signinForm(w http.ResponseWriter, r *http.Request, _ *session)
 // signin checks the pasted operator token and starts a session that ends
 // when the token expires, or after the session lifetime.
 func (c *Console) signin(w http.ResponseWriter, r *http.Request, _ *session) error {
+	if err := c.parseForm(w, r); err != nil {
+		return err
+	}
 	ck, err := r.Cookie(signinCookie)
-	if err != nil || !sameOrigin(r) || !equal(r.PostFormValue("csrf"), signinToken(c.key, ck.Value)) {
+	if err != nil || !sameOrigin(r, c.origin) || !equal(r.PostFormValue("csrf"), signinToken(c.key, ck.Value)) {
 		return errForbidden
 	}
 	tok := strings.TrimSpace(r.PostFormValue("token"))
@@ -101,8 +104,8 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request, _ *session) err
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, cookie(r, signinCookie, "", time.Time{}))
-	http.SetCookie(w, cookie(r, sessionCookie, id, expires))
+	http.SetCookie(w, cookie(c.secure(r), signinCookie, "", time.Time{}))
+	http.SetCookie(w, cookie(c.secure(r), sessionCookie, id, expires))
 	http.Redirect(w, r, "/ui/heatmap", http.StatusSeeOther)
 	return nil
 }
@@ -111,7 +114,7 @@ func (c *Console) signout(w http.ResponseWriter, r *http.Request, _ *session) er
 	if ck, err := r.Cookie(sessionCookie); err == nil {
 		c.sessions.remove(ck.Value)
 	}
-	http.SetCookie(w, cookie(r, sessionCookie, "", time.Time{}))
+	http.SetCookie(w, cookie(c.secure(r), sessionCookie, "", time.Time{}))
 	http.Redirect(w, r, "/ui/signin", http.StatusSeeOther)
 	return nil
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // Cookie names. The session cookie is scoped to /ui, HttpOnly,
-// SameSite=Strict, and Secure when the request came over TLS.
+// SameSite=Strict, and Secure when the request came over TLS or the
+// console's public origin is https ([Config.Origin]).
 const (
 	sessionCookie = "hisoka_ui"
 	// signinCookie carries the nonce that the sign-in form's CSRF token
@@ -122,9 +123,9 @@ func signinToken(key []byte, nonce string) string {
 }
 
 // cookie makes a console cookie: Path=/ui, HttpOnly, SameSite=Strict,
-// Secure over TLS. A zero expires deletes it.
-func cookie(r *http.Request, name, value string, expires time.Time) *http.Cookie {
-	c := &http.Cookie{Name: name, Value: value, Path: "/ui", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil}
+// Secure if secure. A zero expires deletes it.
+func cookie(secure bool, name, value string, expires time.Time) *http.Cookie {
+	c := &http.Cookie{Name: name, Value: value, Path: "/ui", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure}
 	if expires.IsZero() {
 		c.MaxAge = -1
 	} else {
