@@ -27,7 +27,9 @@
 //     octet-counted RFC 5424 frames, a disk-assisted queue) run as
 //     written, placeholders replaced, shipping generated nova-compute
 //     lines that the platform stream stores exactly once and that give a
-//     tenant exactly its ground-truth notifications.
+//     tenant exactly its ground-truth notifications. Test only, rsyslog
+//     runs one main-queue worker and an action queue whose memory holds
+//     the whole replay, so that it forwards in order whatever the timing.
 //
 // The VM-log tests count every line sent, exactly once, through
 // "hisoka-tenant logs export", and check the log with "hisoka-tenant logs

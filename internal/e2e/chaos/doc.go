@@ -79,26 +79,32 @@
 // per-tenant line rate out of the way, so that any 429 comes from the
 // pipeline falling behind, the backpressure under test. The load is the
 // generated platform log, each pass over it shifted forward by its span so
-// that event time keeps increasing as a live stream's does. The test measures
-// the closed-loop rate of each transport alone (4 HTTP senders waiting for
-// their answers; then 2 syslog writers held by TCP flow control, counted
-// by the server's hisoka_ingest_lines_total), with the pipeline caught up
-// before each, then offers three times each rate, both at once, open loop
-// for a while: HTTP requests of 1,000 lines (HISOKA_CHAOS_BODY_LINES
-// changes it) start on a schedule (at
-// most 256 in flight; a request that cannot start is counted as held back)
-// and syslog writers follow a schedule of their own. It asserts that
-// ingest is answered 200 or 429 only (no 5xx, no dropped connection), that
-// the server pushed back (429s or senders held back for HTTP; for syslog,
+// that event time keeps increasing as a live stream's does. The test
+// measures the closed-loop rate of each transport alone (4 HTTP senders
+// waiting for their answers; then 2 syslog writers held by TCP flow
+// control, counted by the server's hisoka_ingest_lines_total), with the
+// pipeline caught up before each, twice, keeping the better figure of each
+// (one measurement taken while other packages' tests hold the cores would
+// make "three times" a load the server takes); then it offers three times
+// each rate, both at once, open loop for a while: HTTP requests of 1,000
+// lines (HISOKA_CHAOS_BODY_LINES changes it) start on a schedule (at most
+// 256 in flight; a request that cannot start is counted as held back) and
+// syslog writers follow a schedule of their own. It asserts that ingest is
+// answered 200 or 429 only (no 5xx, no dropped connection), that the
+// server pushed back (429s or senders held back for HTTP; for syslog,
 // writers more than a second behind their schedule, which is TCP flow
-// control: the server stopped reading), that the child's peak resident
-// memory (VmHWM in /proc/PID/status, also sampled as VmRSS) stays under 1
-// GiB, that /healthz and the tenant's notification poll answer at every
-// sample, and that afterwards ingest is taken again (200), the pipeline
-// catches up, and the closed-loop rate is at least a fifth of the first
-// measurement (best of three tries). The bound is loose on purpose: the
-// machine is shared and no timed assertion may flake. The figures are
-// logged (go test -v).
+// control: the server stopped reading; both transports feed the platform
+// stream, so together they offer more than three times what its pipeline
+// takes). A round met without that pushback shows the measurement was low:
+// the test measures again, keeps the better figures and offers three times
+// those, up to three rounds, before it fails. It also asserts that the
+// child's peak resident memory (VmHWM in /proc/PID/status, also sampled as
+// VmRSS) stays under 1 GiB, that /healthz and the tenant's notification
+// poll answer at every sample, and that afterwards ingest is taken again
+// (200), the pipeline catches up, and the closed-loop rate is at least a
+// fifth of the measured one (best of three tries). The bound is loose on
+// purpose: the machine is shared and no timed assertion may flake. The
+// figures are logged (go test -v).
 //
 // # Running
 //

@@ -16,7 +16,8 @@
 // goes to a file ([Server.LogFile]) that is printed when the test fails.
 // [Server.Stop] sends SIGTERM and waits, [Server.Kill] sends SIGKILL, and
 // [Server.Restart] starts it again on the same data directory, store and
-// ports. The server is stopped when the test ends.
+// ports (trying again for up to 30 s while another process holds one of
+// them). The server is stopped when the test ends.
 //
 // [Server.Admin] runs "hisoka admin ..." against the server with an
 // operator token minted from the data directory's issuer key (as
