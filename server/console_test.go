@@ -583,3 +583,50 @@ func TestConsoleBehindProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleManyComponents: a platform whose lines name more components
+// than a page shows rows (per-job app names) gets the largest as rows and
+// the rest summed in one "(other)" row, in the heatmap and in the zoom.
+func TestConsoleManyComponents(t *testing.T) {
+	l := startLive(t)
+	at := time.Now().UTC().Add(-5 * time.Minute).Truncate(time.Minute)
+	const comps = 70
+	var body strings.Builder
+	n := 0
+	for c := range comps {
+		for i := range c + 1 {
+			ts := at.Add(time.Duration(i) * 100 * time.Millisecond).Format("2006-01-02 15:04:05.000")
+			fmt.Fprintf(&body, "%s 4242 INFO job.run%03d [-] step %d done\n", ts, c, i)
+			n++
+		}
+	}
+	ingest := l.mint("ingest", "")
+	l.must(200, "POST", "/v1/ingest?format=oslo", ingest, "text/plain", []byte(body.String()), nil)
+	deadline := time.Now().Add(30 * time.Second)
+	for l.srv.SavedCursor(t.Context()) < uint64(n) {
+		if time.Now().After(deadline) {
+			t.Fatalf("pipeline saved at %d of %d lines", l.srv.SavedCursor(t.Context()), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	op := l.console()
+	if st := op.signIn(l.op); st != http.StatusSeeOther {
+		t.Fatalf("operator sign-in: %d", st)
+	}
+	window := "/ui/window?" + url.Values{"from": {at.Format(time.RFC3339)}, "to": {at.Add(5 * time.Minute).Format(time.RFC3339)}}.Encode()
+	for _, path := range []string{"/ui/heatmap", window} {
+		st, page, _ := op.get(path)
+		if st != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, st)
+		}
+		if rows := strings.Count(page, `<th class="key" title="`); rows != 65 {
+			t.Errorf("GET %s: %d component rows, want 64 and (other)", path, rows)
+		}
+		if !strings.Contains(page, `<tr class="other"><th class="key" title="(other: 6 more components)">`) {
+			t.Errorf("GET %s: no (other) row for the 6 smallest components", path)
+		}
+		if !strings.Contains(page, `<th class="key" title="job.run069">`) || strings.Contains(page, `<th class="key" title="job.run005">`) {
+			t.Errorf("GET %s: the largest components are not the rows", path)
+		}
+	}
+}
