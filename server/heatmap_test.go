@@ -343,3 +343,41 @@ func AppendDetections(s *Server, ds []spec.DetectionRecord) error {
 	_, _, err := s.svc.st.Append(context.Background(), spec.TenantDetections, recs)
 	return err
 }
+
+// BenchmarkHeatmapWorst reads the longest range the console allows (8
+// days, 480 windows) over hours that each name heatKeys components of
+// their own, the most the ring can hold (49,152 names); before the rows
+// were bounded this read allocated gigabytes:
+//
+//	go test ./server -run '^$' -bench BenchmarkHeatmapWorst -benchtime 5x -benchmem
+func BenchmarkHeatmapWorst(b *testing.B) {
+	st, err := embedded.Open(b.TempDir(), embedded.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := b.Context()
+	to := time.Now().UTC().Truncate(time.Hour)
+	from := to.Add(-heatSlots * time.Hour)
+	for hr := range heatSlots {
+		h := heatHour{Hour: from.Add(time.Duration(hr) * time.Hour).Unix(), Through: 1, Counts: map[string][]uint32{}}
+		for k := range heatKeys {
+			row := make([]uint32, heatPerHr)
+			for m := range row {
+				row[m] = uint32(1 + (k+m)%7)
+			}
+			h.Counts[fmt.Sprintf("job-%d-%d", hr, k)] = row
+		}
+		blob, _ := json.Marshal(h)
+		if err := st.PutState(ctx, heatState(heatSlot(h.Hour)), blob); err != nil {
+			b.Fatal(err)
+		}
+	}
+	window := (to.Sub(from) / 480).Truncate(time.Minute)
+	for b.Loop() {
+		h, err := readHeatmap(ctx, st, from, to, window)
+		if err != nil || len(h.Components) != heatRows {
+			b.Fatalf("%d rows, %v", len(h.Components), err)
+		}
+	}
+}
