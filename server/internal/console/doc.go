@@ -19,8 +19,17 @@
 //	                (/ui/catalogue), edit and upload, publish
 //
 // The console reads and acts through [Source], which the server implements
-// with the code of its admin API (reads of platform logs are audited under
-// the signed-in operator's token id).
+// with the code of its admin API (reads of platform logs and of the
+// detections stream, whose records name tenants, are audited under the
+// signed-in operator's token id, one entry per read).
+//
+// # Bounds
+//
+// A page shows at most 64 component rows (the components with the most
+// lines; the rest are summed into one "(other: N more components)" row),
+// and reads at most a capped number of detections, anomalies or lines,
+// the newest first wherever it lists the newest; a page whose read hit its
+// cap says so ("Truncated: showing the newest N").
 //
 // # Security
 //
@@ -29,15 +38,17 @@
 // session is server-side (in memory: a restart signs everybody out) and
 // found by the SHA-256 of a random 256-bit cookie value; the cookie is
 // HttpOnly, SameSite=Strict, Path=/ui, Secure when the request came over
-// TLS, and the session ends when the token expires (or after
+// TLS or the configured public origin ([Config].Origin) is https, and the
+// session ends when the token expires (or after
 // [Config].SessionTTL). Every form carries the session's CSRF token
 // (compared in constant time) and every POST must come from the console's
-// origin: an Origin header naming it, or, since browsers send
+// origin: an Origin header naming it (the request's own scheme and Host,
+// or [Config].Origin when set, as behind a TLS-terminating proxy), or, since browsers send
 // "Origin: null" for forms posted under Referrer-Policy: no-referrer,
 // Sec-Fetch-Site: same-origin; the sign-in form's token is an HMAC of a
 // nonce cookie, so it needs no session. Every response has a strict Content-Security-Policy
 // (no inline script or style, no framing, forms to self only),
 // X-Content-Type-Options: nosniff and Referrer-Policy: no-referrer. Without
 // a session a page redirects to the sign-in page; bad input is a fixed
-// message page with a 4xx status.
+// message page with a 4xx status (a form over the body limit: 413).
 package console
