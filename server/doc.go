@@ -109,7 +109,10 @@
 // that the platform pipeline keeps as it processes lines (heatmap.go: one
 // state blob per hour in a ring of 8 days, each hour remembering the last
 // sequence number counted so a replay counts nothing twice; saved with, and
-// before, the pipeline's cursor, so at most saveEvery stale); learned bursts
+// before, the pipeline's cursor, so at most saveEvery stale; a line dated
+// more than heatSkew past its receipt is not counted, so that a wrong clock
+// cannot take a slot for a far-future hour; a page shows the heatRows
+// busiest components and folds the rest into one row); learned bursts
 // and pattern timelines come from the "detections" stream. The browser test
 // (TestConsoleInBrowser) writes a screenshot of each page to
 // $HISOKA_ARTIFACTS, or a temporary directory when unset.
