@@ -11,14 +11,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -258,32 +254,9 @@ func TestSession(t *testing.T) {
 
 	// The deletion arrives through a proxy that alters the board: reported,
 	// nothing delivered; then straight from the server it is delivered once.
-	u, _ := url.Parse(o.url)
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.ModifyResponse = func(resp *http.Response) error {
-		if !strings.HasSuffix(resp.Request.URL.Path, "/notifications") {
-			return nil
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		var page spec.Notifications
-		if err := json.Unmarshal(raw, &page); err != nil {
-			return err
-		}
-		for i := range page.Batches {
-			d := page.Batches[i].Data
-			d[len(d)-80] ^= 0x40
-		}
-		raw, _ = json.Marshal(page)
-		resp.Body = io.NopCloser(bytes.NewReader(raw))
-		resp.ContentLength = int64(len(raw))
-		resp.Header.Set("Content-Length", strconv.Itoa(len(raw)))
-		return nil
-	}
-	proxy := httptest.NewServer(rp)
-	defer proxy.Close()
+	proxy := tamperingProxy(t, o.url)
 	feed(cut, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
-	if _, err := s.run("poll", "--url", proxy.URL, "--wait", "10s"); err == nil {
+	if _, err := s.run("poll", "--url", proxy, "--wait", "10s"); err == nil {
 		t.Fatal("a tampered board was accepted")
 	}
 	if out := s.must("poll", "--follow", "--for", "3s", "--wait", "1s"); !strings.Contains(out, `"pattern":"vm.delete"`) {
@@ -338,7 +311,7 @@ func TestSession(t *testing.T) {
 	if os.Getenv("HISOKA_TRANSCRIPT") != "" {
 		t.Log("\n" + s.out.String())
 	}
-	got := normalise(s.out.String(), map[string]string{state: "$STATE", work: "$WORK", o.url: "$URL", proxy.URL: "$PROXY"})
+	got := normalise(s.out.String(), map[string]string{state: "$STATE", work: "$WORK", o.url: "$URL", proxy: "$PROXY"})
 	golden := filepath.Join("testdata", "session.golden")
 	if *update {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
